@@ -1,0 +1,1 @@
+"""Finite-N simulator (seeded ensembles of gradient flow / Langevin runs): see the open issues."""
