@@ -66,7 +66,7 @@ class DMFTOptions:
     dt: float = 0.05
     scheme: str = "heun"
     store_two_time: bool = True
-    corrector_tol: float = 1e-12
+    corrector_tol: float = 1e-10
     max_corrector_iterations: int = 50
 
     def __post_init__(self):

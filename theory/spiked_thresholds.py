@@ -7,7 +7,8 @@ Every line is a value of the signal-to-noise ratio 1/Delta2 at fixed (p, Delta_p
 - ``gf``: gradient flow (BBP on threshold states), [1 + sqrt(1 + 4(p-1)/Delta_p)]/2 [S5.1];
 - ``triv``: trivialisation, Sigma_min(0) = 0 with the outlier active [S4.4];
 - ``it``: information-theoretic, where the global maximiser of the replica free entropy
-  Phi(m) = 1/2[m + ln(1-m) + m^2/(2 Delta2) + m^p/(p Delta_p)] leaves m = 0 [S5.3].
+  Phi(m) = 1/2[m + ln(1-m) + m^2/(2 Delta2) + m^p/(p Delta_p)] leaves m = 0 [S5.3]; 0 when the
+  tensor alone suffices (recovery is information-theoretically possible at every Delta2).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .complexity import _best_mu, _Lib, _minimum_mu, _sigma_m_mu
+from .kac_rice import _best_mu, _Lib, _minimum_mu, _sigma_m_mu
 from .models import SphericalModel, SpikedMatrixTensor, _check_positive
 
 __all__ = ["SpikedThresholds", "thresholds", "LINES"]
@@ -85,6 +86,8 @@ def it_threshold(p: int, delta_p: float, lib: _Lib) -> float:
     k = int(np.argmin(vals))
     if vals[k] >= 1.0:
         return 1.0
+    if vals[k] <= 0.0:  # Phi(m) > 0 already without the matrix channel
+        return 0.0
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
     res = minimize_scalar(x_of, bounds=(lo, hi), method="bounded",
                           options={"xatol": 1e-13})
@@ -97,8 +100,8 @@ def it_threshold(p: int, delta_p: float, lib: _Lib) -> float:
             return 2 * (-m - ctx.log(1 - m) - m**p / (p * dp)) / (m * m)
 
         m_star = ctx.findroot(lambda m: ctx.diff(x_mp, m), ctx.mpf(m_star))
-        return x_mp(m_star)
-    return min(1.0, float(x_of(m_star)))
+        return max(0, x_mp(m_star))
+    return max(0.0, float(x_of(m_star)))
 
 
 def triv_threshold(p: int, delta_p: float, lib: _Lib):

@@ -1,0 +1,132 @@
+"""Command line: ``python -m saddlesurf <command>``.
+
+Commands
+--------
+phase-diagram  all lines of the spiked matrix-tensor phase diagram (p = 3, 4 by default):
+               CSV of the lines + PNG/PDF figure.
+dmft           integrate the large-N dynamics at one point; result (.npz + .json) + figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_OUT = Path("saddlesurf-output")
+
+
+def _save_figure(fig, stem: Path) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=150, bbox_inches="tight")
+    return paths
+
+
+def cmd_phase_diagram(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._progress import progress_bar
+    from .theory import thresholds
+    from .theory.figures import plot_phase_diagram
+
+    delta_p = np.geomspace(args.delta_p_min, args.delta_p_max, args.points)
+    stem = Path(args.out)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(args.p), figsize=(5.2 * len(args.p), 4.2), squeeze=False)
+    rows = []
+    with progress_bar(len(args.p), "phase diagram", not args.quiet) as bar:
+        for ax, p in zip(axes[0], args.p, strict=True):
+            lines = thresholds(p, delta_p, precision=args.precision)
+            plot_phase_diagram(lines, ax=ax)
+            ax.set_xscale("log")
+            table = lines.table()
+            header = ["p", *table]
+            rows += [[p, *(repr(float(table[k][i])) for k in table)] for i in range(delta_p.size)]
+            bar.update(1)
+    csv_path = stem.with_suffix(".csv")
+    with open(csv_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    figs = _save_figure(fig, stem)
+    print(f"lines (1/Delta2) -> {csv_path}\nfigure -> {', '.join(map(str, figs))}")
+    return 0
+
+
+def cmd_dmft(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .theory import SpikedMatrixTensor, solve_dmft
+    from .theory.figures import plot_dmft
+    from .theory.spiked_thresholds import gf_threshold
+    from .theory.threshold_states import threshold_state
+
+    model = SpikedMatrixTensor(args.p, args.delta2, args.delta_p)
+    res = solve_dmft(model, args.t_max, m0=args.m0, temperature=args.temperature, dt=args.dt,
+                     scheme=args.scheme, progress=not args.quiet, checkpoint=args.checkpoint,
+                     store_two_time=not args.no_two_time)
+    stem = Path(args.out)
+    res.save(stem)
+    fig, axes = plt.subplots(1, 3, figsize=(12.6, 3.6))
+    plot_dmft(res, axes=axes)
+    figs = _save_figure(fig, stem)
+    ts = threshold_state(model)
+    print(res)
+    print(f"1/Delta2 = {model.snr:g}; gradient-flow threshold 1/Delta2^GF = "
+          f"{gf_threshold(model.p, model.delta_p):.6g}; mu_th = {ts.mu:.6g}, "
+          f"e_th = {ts.energy_aging:.6g}")
+    print(f"result -> {stem}.npz/.json\nfigure -> {', '.join(map(str, figs))}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m saddlesurf", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    pd = sub.add_parser("phase-diagram", help="lines of the spiked matrix-tensor phase diagram")
+    pd.add_argument("--p", type=int, nargs="+", default=[3, 4], help="tensor orders (3 4)")
+    pd.add_argument("--delta-p-min", type=float, default=0.05)
+    pd.add_argument("--delta-p-max", type=float, default=20.0)
+    pd.add_argument("--points", type=int, default=60, help="Delta_p values (log grid)")
+    pd.add_argument("--precision", choices=["double", "mpmath"], default="double")
+    pd.add_argument("--out", default=str(DEFAULT_OUT / "phase_diagram"),
+                    help="output stem (.csv, .png, .pdf)")
+    pd.add_argument("--quiet", action="store_true", help="no progress bar")
+    pd.set_defaults(func=cmd_phase_diagram)
+
+    dm = sub.add_parser("dmft", help="large-N dynamics at one point (spiked matrix-tensor)")
+    dm.add_argument("--p", type=int, default=3)
+    dm.add_argument("--delta2", type=float, default=0.4)
+    dm.add_argument("--delta-p", type=float, default=1.0)
+    dm.add_argument("--m0", type=float, default=1e-4)
+    dm.add_argument("--temperature", type=float, default=0.0)
+    dm.add_argument("--t-max", type=float, default=100.0)
+    dm.add_argument("--dt", type=float, default=0.05)
+    dm.add_argument("--scheme", choices=["heun", "trapezoid", "euler"], default="heun")
+    dm.add_argument("--checkpoint", default=None, help="checkpoint stem (resume after a kill)")
+    dm.add_argument("--no-two-time", action="store_true", help="do not store C and R")
+    dm.add_argument("--out", default=str(DEFAULT_OUT / "dmft"), help="output stem")
+    dm.add_argument("--quiet", action="store_true", help="no progress bar")
+    dm.set_defaults(func=cmd_dmft)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, ArithmeticError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
