@@ -47,7 +47,18 @@ class _Lib:
         if (flo > 0) == (fhi > 0):
             raise ArithmeticError(f"{what}: no sign change in [{float(lo):g}, {float(hi):g}]")
         if self.mp:
-            return self.ctx.findroot(f, (lo, hi), solver="anderson")
+            # plain bisection to the working precision: the functions here can be O(1e-25)
+            # near their roots, where mpmath's own solvers stop early or refuse to converge
+            for _ in range(self.ctx.prec + 20):
+                mid = (lo + hi) / 2
+                fmid = f(mid)
+                if fmid == 0 or abs(hi - lo) <= abs(mid) * self.ctx.eps:
+                    return mid
+                if (fmid > 0) == (flo > 0):
+                    lo, flo = mid, fmid
+                else:
+                    hi = mid
+            return (lo + hi) / 2
         return brentq(f, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
 
 

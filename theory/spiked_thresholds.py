@@ -105,29 +105,33 @@ def it_threshold(p: int, delta_p: float, lib: _Lib) -> float:
 
 
 def triv_threshold(p: int, delta_p: float, lib: _Lib):
-    """1/Delta2 where Sigma_min(m = 0) crosses zero (outlier condition included) [S4.4]."""
-    def sigma_min0(x):
+    """1/Delta2 where Sigma_min(m = 0) crosses zero (outlier condition included) [S4.4].
+
+    At the GF line Sigma_min(0) = f(u) = -u/(2+u) + ln(1+u)/2 = O(u^3) with u = Q''(1)/Q'(1) - 1
+    = O(1/Delta_p): for large Delta_p double precision cannot resolve its sign, and the root is
+    then computed in mpmath (50 digits) whatever ``lib`` says.
+    """
+    def sigma_min0(x, lib):
         model = _Family(p, x, delta_p)
         zero = lib.num(0)
         mu = _best_mu(model, zero, _minimum_mu(model, zero, lib), lib)
         return _sigma_m_mu(model, zero, mu, lib)
 
     lo = gf_threshold(p, delta_p)
+    if not lib.mp and sigma_min0(lo, lib) < 1e-9:
+        lib = _Lib("mpmath", 50)
+    lo = lib.num(lo)
+    if not sigma_min0(lo, lib) > 0:
+        raise ArithmeticError(f"trivialisation: Sigma_min(0) <= 0 at the GF line (p={p}, "
+                              f"delta_p={delta_p}); the bracket [GF, inf) does not apply")
+    hi = lo * lib.num(1.05)
     for _ in range(200):
-        if sigma_min0(lo) > 0:
+        if sigma_min0(hi, lib) < 0:
             break
-        lo *= 0.9
+        lo, hi = hi, hi * lib.num(1.5)
     else:
-        raise ArithmeticError(f"trivialisation: Sigma_min(0) <= 0 for all 1/Delta2 probed "
-                              f"(p={p}, delta_p={delta_p})")
-    hi = lo * 1.05
-    for _ in range(200):
-        if sigma_min0(hi) < 0:
-            break
-        lo, hi = hi, hi * 1.5
-    else:
-        raise ArithmeticError(f"trivialisation: Sigma_min(0) stays > 0 up to 1/Delta2 = {hi:g}")
-    return lib.root(sigma_min0, lib.num(lo), lib.num(hi), "trivialisation threshold")
+        raise ArithmeticError(f"trivialisation: Sigma_min(0) stays > 0 up to 1/Delta2 = {hi}")
+    return lib.root(lambda x: sigma_min0(x, lib), lo, hi, "trivialisation threshold")
 
 
 class _Family(SphericalModel):

@@ -1,0 +1,104 @@
+"""Benchmark of the fixed-grid DMFT solver against a straightforward numpy Euler reference.
+
+    python benchmarks/dmft.py                    # t_max = 100 and 1000 at dt = 0.05
+    python benchmarks/dmft.py --t-max 100        # quick
+
+Prints one row per (t_max, scheme): steps, steps/s, wall time, peak two-time memory and the
+final (m, mu, e). The reference integrates the same equations [S3.1] with explicit Euler on full
+n x n arrays, one numpy mat-vec per memory integral and step; it runs only up to
+``--reference-max`` (its cost at t_max = 1000 is extrapolated as n^3 and marked "est.").
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from saddlesurf.theory import SpikedMatrixTensor, solve_dmft
+
+MODEL = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)  # easy phase, escape near t ~ 40
+M0 = 1e-4
+
+
+def reference_euler(model, t_max, m0, dt):
+    """Textbook explicit Euler + trapezoid [S3.4] with full arrays (the authors' scheme)."""
+    n = int(round(t_max / dt)) + 1
+    C = np.zeros((n, n))
+    R = np.zeros((n, n))
+    m = np.zeros(n)
+    mu = np.zeros(n)
+    C[0, 0] = R[0, 0] = 1.0
+    m[0] = m0
+    for i in range(n - 1):
+        w = np.full(i + 1, dt)
+        w[0] = w[-1] = dt / 2
+        if i == 0:
+            w[:] = 0.0
+        c, r = C[i, :i + 1], R[i, :i + 1]
+        k = r * model.d2Q(c)
+        mu[i] = model.dQ(m[i]) * m[i] + np.dot(w, r * (model.dQ(c) + c * model.d2Q(c)))
+        Csym = np.tril(C[:i + 1, :i + 1]) + np.tril(C[:i + 1, :i + 1], -1).T
+        a = (w * k) @ Csym
+        Rl = R[:i + 1, :i + 1]
+        f = model.dQ(c)
+        b = dt * (Rl @ f) - 0.5 * dt * (Rl[:, 0] * f[0] + f)
+        b[0] = 0.0
+        d = dt * (k @ Rl) - 0.5 * dt * (k + k[i] * r)
+        d[i] = 0.0
+        dC = -mu[i] * c + model.dQ(m[i]) * m[:i + 1] + a + b
+        dR = -mu[i] * r + d
+        dm = -mu[i] * m[i] + model.dQ(m[i]) + np.dot(w * k, m[:i + 1])
+        C[i + 1, :i + 1] = c + dt * dC
+        R[i + 1, :i + 1] = r + dt * dR
+        C[i + 1, i + 1] = R[i + 1, i + 1] = 1.0
+        m[i + 1] = m[i] + dt * dm
+    return m
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--t-max", type=float, nargs="+", default=[100.0, 1000.0])
+    ap.add_argument("--dt", type=float, default=0.05)
+    ap.add_argument("--schemes", nargs="+", default=["euler", "heun"])
+    ap.add_argument("--reference-max", type=float, default=100.0)
+    args = ap.parse_args()
+
+    solve_dmft(MODEL, 1.0, m0=M0, dt=args.dt)  # compile / load the numba cache
+    print(f"model {MODEL!r}, m0 = {M0:g}, dt = {args.dt:g}")
+    header = (f"{'t_max':>7} {'solver':>16} {'steps':>7} {'steps/s':>9} {'wall [s]':>10} "
+              f"{'C,R [MiB]':>10} {'m(t_max)':>10} {'speed-up':>9}")
+    print(header)
+    print("-" * len(header))
+    for t_max in args.t_max:
+        n = int(round(t_max / args.dt))
+        ref_time = None
+        if t_max <= args.reference_max:
+            t0 = time.perf_counter()
+            m_ref = reference_euler(MODEL, t_max, M0, args.dt)
+            ref_time = time.perf_counter() - t0
+            print(f"{t_max:7g} {'numpy Euler ref':>16} {n:7d} {n / ref_time:9.1f} "
+                  f"{ref_time:10.2f} {2 * (n + 1) ** 2 * 8 / 2**20:10.1f} {m_ref[-1]:10.6f} "
+                  f"{1.0:9.2f}")
+        else:
+            ref_small = args.reference_max
+            t0 = time.perf_counter()
+            reference_euler(MODEL, ref_small, M0, args.dt)
+            ref_time = (time.perf_counter() - t0) * (t_max / ref_small) ** 3
+            print(f"{t_max:7g} {'numpy Euler ref':>16} {n:7d} {n / ref_time:9.2f} "
+                  f"{ref_time:10.0f} {2 * (n + 1) ** 2 * 8 / 2**20:10.1f} {'(est.)':>10} "
+                  f"{1.0:9.2f}")
+        for scheme in args.schemes:
+            res = solve_dmft(MODEL, t_max, m0=M0, dt=args.dt, scheme=scheme,
+                             store_two_time=False)
+            wall = res.stats["wall_time_s"]
+            print(f"{t_max:7g} {'saddlesurf ' + scheme:>16} {res.stats['steps']:7d} "
+                  f"{res.stats['steps'] / wall:9.1f} {wall:10.2f} "
+                  f"{res.stats['two_time_bytes'] / 2**20:10.1f} {res.m[-1]:10.6f} "
+                  f"{ref_time / wall:9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

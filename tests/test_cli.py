@@ -1,0 +1,44 @@
+"""The main job: ``python -m saddlesurf phase-diagram`` and ``dmft`` write their files."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+
+
+def _png_size(path):
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_phase_diagram_command(tmp_path):
+    out = tmp_path / "pd"
+    subprocess.run([sys.executable, "-m", "saddlesurf", "phase-diagram", "--points", "12",
+                    "--out", str(out), "--quiet"], check=True)
+    with open(out.with_suffix(".csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 24 and {r["p"] for r in rows} == {"3", "4"}
+    for r in rows:
+        dp = float(r["delta_p"])
+        assert float(r["gf"]) == np.float64(0.5 * (1 + np.sqrt(1 + 4 * (int(r["p"]) - 1) / dp)))
+        assert float(r["ml_amp"]) < float(r["gf"]) < float(r["triv"])
+    w, h = _png_size(out.with_suffix(".png"))
+    assert w > 1000 and h > 500
+    assert out.with_suffix(".pdf").stat().st_size > 5000
+
+
+def test_dmft_command_and_bad_input(tmp_path):
+    out = tmp_path / "run"
+    subprocess.run([sys.executable, "-m", "saddlesurf", "dmft", "--t-max", "5", "--dt", "0.1",
+                    "--m0", "0.1", "--out", str(out), "--quiet"], check=True)
+    from saddlesurf.theory import DMFTResult
+
+    res = DMFTResult.load(out)
+    assert res.times[-1] == 5.0 and res.status == "success"
+    assert _png_size(out.with_suffix(".png"))[0] > 1000
+    bad = subprocess.run([sys.executable, "-m", "saddlesurf", "dmft", "--delta2", "-1",
+                          "--out", str(out)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "delta2" in bad.stderr
