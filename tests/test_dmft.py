@@ -189,6 +189,20 @@ def test_save_load_is_lossless(tmp_path):
     assert "DMFTResult(success" in repr(back)
 
 
+def test_two_time_slices_match_the_full_storage(tmp_path):
+    full = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05)
+    part = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05, store_two_time=(0.0, 1.0, 2.5))
+    assert part.C is None and np.allclose(part.columns["t_w"], [0.0, 1.0, 2.5])
+    C, R = full.C.dense(), full.R.dense()
+    for k, j in enumerate((0, 20, 50)):
+        assert np.array_equal(part.columns["C"][:, k], C[:, j])
+        assert np.array_equal(part.columns["R"][:, k], R[:, j])
+    back = DMFTResult.load(part.save(tmp_path / "slices"))
+    assert back.options == part.options
+    for key in ("t_w", "C", "R"):
+        assert np.array_equal(back.columns[key], part.columns[key])
+
+
 def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch):
     kwargs = dict(m0=0.1, dt=0.05, checkpoint_every=0.0)
     reference = solve_dmft(EASY, 5.0, m0=0.1, dt=0.05)

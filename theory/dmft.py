@@ -55,8 +55,10 @@ class DMFTOptions:
         step), second order. "trapezoid": the corrector iterated to ``corrector_tol`` (implicit
         trapezoid rule), second order with an error constant about ten times smaller than
         Heun's; 3-6 evaluations per step.
-    store_two_time : bool
-        Keep C and R in the result (packed lower triangle, (n+1)(n+2)/2 doubles each).
+    store_two_time : bool or tuple of float
+        True: keep C and R in the result (packed lower triangle, n(n+1)/2 doubles each).
+        A tuple of waiting times t_w: keep only the slices C(t, t_w), R(t, t_w) for all t
+        (``DMFTResult.columns``). False: keep neither.
     corrector_tol : float
         "trapezoid" only: stop the corrector when the largest change of the new row is below.
     max_corrector_iterations : int
@@ -65,13 +67,18 @@ class DMFTOptions:
 
     dt: float = 0.05
     scheme: str = "heun"
-    store_two_time: bool = True
+    store_two_time: bool | tuple[float, ...] = True
     corrector_tol: float = 1e-10
     max_corrector_iterations: int = 50
 
     def __post_init__(self):
         if not (isinstance(self.dt, int | float) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive finite number, got {self.dt!r}")
+        if not isinstance(self.store_two_time, bool):
+            tw = tuple(float(t) for t in self.store_two_time)
+            if not all(math.isfinite(t) and t >= 0 for t in tw):
+                raise ValueError(f"store_two_time: waiting times must be >= 0, got {tw}")
+            object.__setattr__(self, "store_two_time", tw)
         if self.scheme not in _SCHEMES:
             raise ValueError(f"scheme must be one of {_SCHEMES}, got {self.scheme!r}")
         if not self.corrector_tol > 0:
@@ -124,6 +131,14 @@ class TwoTimeFunction:
         i = np.arange(j, self.n)
         return self.packed[i * (i + 1) // 2 + j]
 
+    def slice(self, j: int) -> np.ndarray:
+        """F(t_i, t_j) for every i = 0..n-1 (symmetry or causality for i < j)."""
+        out = np.zeros(self.n)
+        if self.symmetric:
+            out[:j] = self.row(j)[:j]
+        out[j:] = self.column(j)
+        return out
+
     def dense(self) -> np.ndarray:
         """The full n x n array (n^2 doubles: mind the memory for long runs)."""
         out = np.zeros((self.n, self.n))
@@ -153,7 +168,10 @@ class DMFTResult:
     m, mu, e : ndarray, shape (n,)
         Overlap x.x*/N, Lagrange multiplier, energy density H/N [S3.1].
     C, R : TwoTimeFunction or None
-        Correlation and response (None if ``store_two_time`` was off).
+        Correlation and response (None unless ``store_two_time`` is True).
+    columns : dict or None
+        With waiting times in ``store_two_time``: {"t_w": grid times, "C": C(t_i, t_w),
+        "R": R(t_i, t_w)}, arrays of shape (k,), (n, k), (n, k).
     status : str
         "success", or "failed" for a partial result carried by an :class:`IntegrationError`.
     message : str
@@ -173,6 +191,7 @@ class DMFTResult:
     e: np.ndarray
     C: TwoTimeFunction | None
     R: TwoTimeFunction | None
+    columns: dict | None = None
     status: str = "success"
     message: str = ""
     stats: dict = field(default_factory=dict)
@@ -199,6 +218,8 @@ class DMFTResult:
         if self.C is not None:
             arrays["C"] = self.C.packed
             arrays["R"] = self.R.packed
+        if self.columns is not None:
+            arrays.update({f"columns_{k}": v for k, v in self.columns.items()})
         return _io.save_pair(path, arrays, self._meta())
 
     @classmethod
@@ -214,6 +235,8 @@ class DMFTResult:
                    times=arrays["times"], m=arrays["m"], mu=arrays["mu"], e=arrays["e"],
                    C=TwoTimeFunction(arrays["C"], n, True) if two else None,
                    R=TwoTimeFunction(arrays["R"], n, False) if two else None,
+                   columns={k[8:]: v for k, v in arrays.items() if k.startswith("columns_")}
+                   or None,
                    status=meta["status"], message=meta["message"], stats=meta["stats"],
                    versions=meta["versions"])
 
@@ -243,7 +266,8 @@ def _chunks(n_steps: int, n_chunks: int) -> list[int]:
 
 
 def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: float = 0.0,
-               dt: float = 0.05, scheme: str = "heun", store_two_time: bool = True,
+               dt: float = 0.05, scheme: str = "heun",
+               store_two_time: bool | tuple[float, ...] = True,
                options: DMFTOptions | None = None, progress: bool = False,
                checkpoint: str | os.PathLike | None = None,
                checkpoint_every: float = 300.0) -> DMFTResult:
@@ -264,8 +288,8 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
         Grid step. Cost O(n^3), memory O(n^2) with n = t_max/dt [S3.4].
     scheme : {"heun", "trapezoid", "euler"}
         See :class:`DMFTOptions`.
-    store_two_time : bool
-        Keep C and R in the result.
+    store_two_time : bool or tuple of float
+        Keep C and R (True), only their slices at the given waiting times, or neither.
     options : DMFTOptions, optional
         All numerical options at once (then ``dt``, ``scheme`` and ``store_two_time`` are
         ignored).
@@ -291,7 +315,7 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
     """
     _validate(model, t_max, m0, temperature)
     opts = options or DMFTOptions(dt=float(dt), scheme=scheme,
-                                  store_two_time=bool(store_two_time))
+                                  store_two_time=store_two_time)
     h = opts.dt
     n_steps = max(1, math.ceil(t_max / h - 1e-9))
     n = n_steps + 1
@@ -350,12 +374,19 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
         _write_checkpoint(checkpoint, ident, n_steps, Cp, Rp, m, mu, e)
 
     keep = last + 1
-    two = opts.store_two_time or status != _kernels.OK
+    two = opts.store_two_time is True or status != _kernels.OK
+    C = TwoTimeFunction(Cp[:keep * (keep + 1) // 2], keep, True)
+    R = TwoTimeFunction(Rp[:keep * (keep + 1) // 2], keep, False)
+    columns = None
+    if isinstance(opts.store_two_time, tuple):
+        idx = np.clip(np.rint(np.array(opts.store_two_time) / h).astype(int), 0, last)
+        columns = {"t_w": h * idx, "C": np.column_stack([C.slice(j) for j in idx]),
+                   "R": np.column_stack([R.slice(j) for j in idx])}
     result = DMFTResult(
         model=model, temperature=T, m0=float(m0), t_max=float(t_max), options=opts,
         times=h * np.arange(keep), m=m[:keep].copy(), mu=mu[:keep].copy(), e=e[:keep].copy(),
-        C=TwoTimeFunction(Cp[:keep * (keep + 1) // 2].copy(), keep, True) if two else None,
-        R=TwoTimeFunction(Rp[:keep * (keep + 1) // 2].copy(), keep, False) if two else None,
+        C=TwoTimeFunction(C.packed.copy(), keep, True) if two else None,
+        R=TwoTimeFunction(R.packed.copy(), keep, False) if two else None, columns=columns,
         stats=stats, versions=_io.versions())
     if status != _kernels.OK:
         what = "non-finite values" if status == _kernels.NONFINITE else "|C| or |m| above 1.5"
