@@ -5,6 +5,7 @@ import pytest
 from scipy.special import ive
 
 from saddlesurf.theory import (
+    DMFTOptions,
     DMFTResult,
     IntegrationError,
     MixedSpherical,
@@ -174,6 +175,14 @@ def test_blow_up_raises_with_last_good_state():
     assert partial.status == "failed"
     assert 1 <= len(partial.times) < 40
     assert np.all(np.isfinite(partial.m)) and np.all(np.abs(partial.C.packed) <= 1.5)
+
+
+def test_unconverged_corrector_raises():
+    opts = DMFTOptions(dt=0.05, scheme="trapezoid", corrector_tol=1e-300,
+                       max_corrector_iterations=2)
+    with pytest.raises(IntegrationError, match="max_corrector_iterations = 2") as info:
+        solve_dmft(EASY, 1.0, m0=0.1, options=opts)
+    assert info.value.result.times[-1] < 0.1
 
 
 def test_save_load_is_lossless(tmp_path):

@@ -15,6 +15,7 @@ import numpy as np
 OK = 0
 NONFINITE = 1
 BLOWUP = 2
+NOT_CONVERGED = 3
 
 # |C| can never exceed 1 and |m| never 1 (Cauchy-Schwarz); a value past this is a numerical blow-up.
 _BLOWUP_LEVEL = 1.5
@@ -193,8 +194,8 @@ def advance(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, d
     iterated until the largest change of the new row is <= tol (implicit trapezoid rule).
 
     Fills rows i0+1..i1 of C, R, m and mu[i], e[i] for i = i0..i1-1. Returns
-    (status, row, corrector evaluations): status OK, or NONFINITE/BLOWUP with the first bad row
-    (rows before it stay valid).
+    (status, row, corrector evaluations): status OK, or NONFINITE/BLOWUP/NOT_CONVERGED with the
+    first bad row (rows before it stay valid).
     """
     n_corr = 0
     for i in range(i0, i1):
@@ -227,6 +228,8 @@ def advance(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, d
             n_corr += 1
             if change <= tol:
                 break
+        if max_corr > 1 and change > tol:
+            return NOT_CONVERGED, i + 1, n_corr
         status = _check_row(i + 1, Cp, Rp, m)
         if status != OK:
             return status, i + 1, n_corr

@@ -310,8 +310,9 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
     ValueError
         For invalid input, naming the parameter.
     IntegrationError
-        When a step produces non-finite values or |C| > 1.5 (a blow-up of the explicit scheme);
-        its ``result`` holds the run up to the last good step.
+        When a step produces non-finite values or |C| > 1.5 (a blow-up of the explicit scheme),
+        or the implicit corrector does not converge; its ``result`` holds the run up to the
+        last good step.
     """
     _validate(model, t_max, m0, temperature)
     opts = options or DMFTOptions(dt=float(dt), scheme=scheme,
@@ -389,14 +390,23 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
         R=TwoTimeFunction(R.packed.copy(), keep, False) if two else None, columns=columns,
         stats=stats, versions=_io.versions())
     if status != _kernels.OK:
-        what = "non-finite values" if status == _kernels.NONFINITE else "|C| or |m| above 1.5"
         s = math.sqrt(model.d2Q(1.0))
+        where = (f"at t = {bad * h:.6g} (step {bad}); last good time t = {last * h:.6g} with "
+                 f"mu = {mu[last]:.6g}")
+        if status == _kernels.NOT_CONVERGED:
+            result.message = (
+                f"the implicit trapezoid corrector did not reach corrector_tol = "
+                f"{opts.corrector_tol:g} in max_corrector_iterations = "
+                f"{opts.max_corrector_iterations} passes {where}: reduce dt (now {h:g}) or "
+                "raise max_corrector_iterations. The partial result is in .result")
+        else:
+            what = ("non-finite values" if status == _kernels.NONFINITE
+                    else "|C| or |m| above 1.5")
+            result.message = (
+                f"{what} {where}. The explicit scheme is stable roughly while "
+                f"dt*(mu + 2 sqrt(Q''(1))) < 2 [S3.4]: reduce dt (now {h:g}; try dt <= "
+                f"{1.0 / (abs(mu[last]) + 2 * s):.3g}). The partial result is in .result")
         result.status = "failed"
-        result.message = (
-            f"{what} at t = {bad * h:.6g} (step {bad}); last good time t = {last * h:.6g} with "
-            f"mu = {mu[last]:.6g}. The explicit scheme is stable roughly while "
-            f"dt*(mu + 2 sqrt(Q''(1))) < 2 [S3.4]: reduce dt (now {h:g}; try dt <= "
-            f"{1.0 / (abs(mu[last]) + 2 * s):.3g}). The partial result is in .result")
         raise IntegrationError(result.message, result)
     result.message = f"integrated to t = {n_steps * h:g} in {n_steps} steps"
     return result
