@@ -53,7 +53,7 @@ def _row(i):
     return i * (i + 1) // 2
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def _sweep(i, kw, hk, f, Cp, Rp, A, B, D, part_A, part_D, bounds):
     """One fused pass over rows r = 0..i of the stored triangle [S3.1]:
 
