@@ -21,12 +21,12 @@ def test_ordering_on_the_whole_phase_diagram(p):
     th = thresholds(p, grid)
     assert th.gf.shape == grid.shape
     assert np.all(th.it <= th.amp)
-    assert np.all(th.amp <= th.ml_amp)
+    assert np.all(th.amp <= th.amp_spinodal) and np.all(th.amp_spinodal < th.ml_amp)
     assert np.all(th.ml_amp < th.gf)
     assert np.all(th.gf < th.triv)
     far = thresholds(p, 1e8)  # Sigma_min(0) = O(Delta_p^-3) there: resolved in mpmath
     assert far.ml_amp < far.gf < far.triv
-    for key in ("amp", "ml_amp", "gf", "triv", "it"):
+    for key in ("amp", "amp_spinodal", "ml_amp", "gf", "triv", "it"):
         assert getattr(far, key) == pytest.approx(1.0, abs=1e-6)
     # monotone in Delta_p: noisier tensors need a stronger matrix
     assert np.all(np.diff(th.gf) < 0) and np.all(np.diff(th.triv) < 0)
@@ -42,6 +42,29 @@ def test_closed_forms_are_the_linear_instabilities():
         assert at_ml.d2Qs(0.0) / math.sqrt(at_ml.dQ(1.0)) == pytest.approx(1.0, abs=1e-13)
     assert thresholds(3, 1.0).gf == pytest.approx(2.0, abs=1e-15)
     assert thresholds(3, 1.0).ml_amp == pytest.approx((1 + math.sqrt(5)) / 2, abs=1e-15)
+
+
+def _bayes_amp_from_zero(p, x, dp, iters=200_000):
+    m, hi = 1e-10, 1.0
+    g = lambda m: (x * m + m ** (p - 1) / dp) / (1 + x * m + m ** (p - 1) / dp)  # noqa: E731
+    for _ in range(iters):
+        m = g(m)
+    for _ in range(2000):
+        hi = g(hi)
+    return m, hi
+
+
+def test_amp_spinodal_against_state_evolution():
+    """[S5.3] iterated from m0 = 1e-10: p = 3 succeeds right above 1/Delta2 = 1; for p = 4 at
+    small Delta_p it stays on a low branch until the spinodal."""
+    assert thresholds(3, [0.05, 0.5, 3.0]).amp_spinodal.tolist() == [1.0, 1.0, 1.0]
+    x = thresholds(4, 0.05).amp_spinodal
+    assert 1.005 < x < 1.05
+    m, hi = _bayes_amp_from_zero(4, x * (1 - 1e-3), 0.05)
+    assert m < 0.1 < hi
+    m, hi = _bayes_amp_from_zero(4, x * (1 + 1e-3), 0.05)
+    assert m == pytest.approx(hi, abs=1e-6)
+    assert thresholds(4, 1.0).amp_spinodal == 1.0
 
 
 @pytest.mark.parametrize("p, dp", [(3, 0.5), (4, 0.2), (3, 0.1)])

@@ -11,6 +11,7 @@ __all__ = ["plot_phase_diagram", "plot_dmft"]
 _STYLE = {
     "it": ("information-theoretic", "k", ":"),
     "amp": ("AMP (Bayes)", "tab:blue", "-"),
+    "amp_spinodal": ("AMP spinodal", "tab:cyan", ":"),
     "ml_amp": ("ML-AMP", "tab:green", "--"),
     "gf": ("gradient flow (BBP)", "tab:red", "-"),
     "triv": ("trivialisation", "tab:purple", "-."),

@@ -3,6 +3,9 @@
 Every line is a value of the signal-to-noise ratio 1/Delta2 at fixed (p, Delta_p):
 
 - ``amp``: Bayes-optimal AMP, m = 0 unstable for 1/Delta2 > 1 [S5.3];
+- ``amp_spinodal``: smallest 1/Delta2 >= 1 above which Bayes-AMP state evolution from m -> 0+
+  reaches the highest-overlap fixed point. Equal to 1 for p = 3; for p >= 4 and small Delta_p a
+  low-overlap branch survives slightly above 1 (a first-order, "hard" region);
 - ``ml_amp``: maximum-likelihood AMP, [1 + sqrt(1 + 4/Delta_p)]/2 [S5.2];
 - ``gf``: gradient flow (BBP on threshold states), [1 + sqrt(1 + 4(p-1)/Delta_p)]/2 [S5.1];
 - ``triv``: trivialisation, Sigma_min(0) = 0 with the outlier active [S4.4];
@@ -24,7 +27,7 @@ from .models import SphericalModel, SpikedMatrixTensor, _check_positive
 
 __all__ = ["SpikedThresholds", "thresholds", "LINES"]
 
-LINES = ("amp", "ml_amp", "gf", "triv", "it")
+LINES = ("amp", "amp_spinodal", "ml_amp", "gf", "triv", "it")
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class SpikedThresholds:
     p : int
     delta_p : ndarray
         Tensor noise(s) at which the lines were computed.
-    amp, ml_amp, gf, triv, it : ndarray
+    amp, amp_spinodal, ml_amp, gf, triv, it : ndarray
         1/Delta2 of each line (see the module docstring), same shape as ``delta_p``. Expected
         ordering: amp <= ml_amp < gf < triv, all -> 1 as Delta_p -> inf; it <= amp.
     """
@@ -44,6 +47,7 @@ class SpikedThresholds:
     p: int
     delta_p: np.ndarray
     amp: np.ndarray
+    amp_spinodal: np.ndarray
     ml_amp: np.ndarray
     gf: np.ndarray
     triv: np.ndarray
@@ -102,6 +106,42 @@ def it_threshold(p: int, delta_p: float, lib: _Lib) -> float:
         m_star = ctx.findroot(lambda m: ctx.diff(x_mp, m), ctx.mpf(m_star))
         return max(0, x_mp(m_star))
     return max(0.0, float(x_of(m_star)))
+
+
+def _amp_fixed_points(p: int, x: float, delta_p: float) -> np.ndarray:
+    """Fixed points m in (0, 1) of m = Q'(m)/(1 + Q'(m)) [S5.3] at 1/Delta2 = x.
+
+    Dividing m + (m - 1) Q'(m) = 0 by m leaves the polynomial
+    (1 - x) + x m + (m^(p-1) - m^(p-2))/Delta_p.
+    """
+    c = np.zeros(p)  # numpy.roots order: highest power first
+    c[0] += 1 / delta_p
+    c[1] -= 1 / delta_p
+    c[-2] += x
+    c[-1] += 1 - x
+    r = np.roots(c)
+    r = r[np.abs(r.imag) < 1e-12].real
+    return np.sort(r[(r > 0) & (r < 1)])
+
+
+def amp_spinodal(p: int, delta_p: float) -> float:
+    """Smallest 1/Delta2 >= 1 above which AMP from m -> 0+ reaches the largest fixed point.
+
+    The state-evolution map is increasing, so from 0+ it stops at the smallest fixed point;
+    AMP succeeds iff only one fixed point is left in (0, 1). Bisection on that count.
+    """
+    def single(x):
+        return len(_amp_fixed_points(p, x, delta_p)) <= 1
+
+    lo, hi = 1.0 + 1e-12, ml_amp_threshold(delta_p)
+    if single(lo):
+        return 1.0
+    while not single(hi):
+        hi *= 2
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if single(mid) else (mid, hi)
+    return hi
 
 
 def triv_threshold(p: int, delta_p: float, lib: _Lib):
@@ -180,7 +220,7 @@ def thresholds(model_or_p, delta_p=None, *, precision: str = "double", dps: int 
     lib = _Lib(precision, dps)
     rows = []
     for dp in dps_arr.flat:
-        rows.append((1.0, ml_amp_threshold(dp), gf_threshold(p, dp),
+        rows.append((1.0, amp_spinodal(p, dp), ml_amp_threshold(dp), gf_threshold(p, dp),
                      float(triv_threshold(p, dp, lib)), float(it_threshold(p, dp, lib))))
-    cols = np.array(rows).T.reshape((5,) + dps_arr.shape)
+    cols = np.array(rows).T.reshape((len(LINES),) + dps_arr.shape)
     return SpikedThresholds(p, dps_arr, *cols)
