@@ -352,7 +352,7 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
     wall0 = time.perf_counter()
     last_ckpt = wall0
     status, bad = _kernels.OK, n_steps
-    edges = [b for b in _chunks(n_steps, min(n_steps, 200)) if b >= start]
+    edges = [start] + [b for b in _chunks(n_steps, min(n_steps, 200)) if b > start]
     with progress_bar(n_steps, "DMFT", progress) as bar:
         bar.update(start)
         for a, b in zip(edges[:-1], edges[1:], strict=False):
