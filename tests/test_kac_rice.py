@@ -143,5 +143,7 @@ def test_invalid_complexity_input():
         complexity(model, float("nan"))
     with pytest.raises(ValueError, match="energy needs mu"):
         complexity(model, 0.0, energy=-1.0)
+    with pytest.raises(ValueError, match="m must"):
+        minimum_mu(model, -0.1)
     with pytest.raises(ValueError, match="precision"):
         complexity(model, 0.0, precision="quad")

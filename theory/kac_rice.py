@@ -17,7 +17,7 @@ import mpmath
 import numpy as np
 from scipy.optimize import brentq
 
-from .models import SphericalModel
+from .models import SphericalModel, _check_overlaps
 
 __all__ = ["complexity", "ComplexityResult", "minimum_mu"]
 
@@ -120,7 +120,7 @@ def minimum_mu(model: SphericalModel, m, *, precision: str = "double", dps: int 
     outlier of the Hessian must be non-negative).
     """
     lib = _Lib(precision, dps)
-    return _minimum_mu(model, lib.num(m), lib)
+    return _minimum_mu(model, lib.num(float(_check_overlaps(m))), lib)
 
 
 def _minimum_mu(model, m, lib):
@@ -216,9 +216,7 @@ def complexity(model: SphericalModel, m=0.0, *, mu=None, energy=None, minima: bo
         raise TypeError("model must be a SphericalModel")
     if energy is not None and mu is None:
         raise ValueError("energy needs mu: Sigma(m, eps, mu) is defined at fixed multiplier")
-    ms = np.atleast_1d(np.asarray(m, dtype=float))
-    if not np.all(np.isfinite(ms)) or np.any(ms < 0) or np.any(ms >= 1):
-        raise ValueError(f"m must lie in [0, 1), got {m!r}")
+    ms = np.atleast_1d(_check_overlaps(m))
     lib = _Lib(precision, dps)
     _, b, c, _ = _constants(model, lib)
     if c < b and mu is None:

@@ -38,6 +38,14 @@ def _check_positive(name: str, value: float, *, allow_inf: bool = False) -> floa
     return v
 
 
+def _check_overlaps(m) -> np.ndarray:
+    """Overlaps m as a float array, or a ValueError unless every value lies in [0, 1)."""
+    ms = np.asarray(m, dtype=float)
+    if not np.all(np.isfinite(ms)) or np.any(ms < 0) or np.any(ms >= 1):
+        raise ValueError(f"m must lie in [0, 1), got {m!r}")
+    return ms
+
+
 def _coefficients(name: str, spec: Mapping[int, float] | Sequence[float]) -> tuple[float, ...]:
     """Normalise ``{power: coefficient}`` or a coefficient sequence to a trimmed tuple."""
     items = spec.items() if isinstance(spec, Mapping) else enumerate(spec)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import SphericalModel
+from .models import SphericalModel, _check_overlaps
 
 __all__ = ["HessianSpectrum", "ThresholdState", "hessian_spectrum", "threshold_state"]
 
@@ -101,8 +101,7 @@ def hessian_spectrum(model: SphericalModel, m: float = 0.0, mu: float | None = N
     mu : float, optional
         Radial multiplier; default the threshold value 2 sqrt(Q_n''(1)).
     """
-    if not 0 <= m < 1:
-        raise ValueError(f"m must lie in [0, 1), got {m!r}")
+    m = float(_check_overlaps(m))
     s = math.sqrt(model.d2Q(1.0))
     mu = 2 * s if mu is None else float(mu)
     if not math.isfinite(mu):
