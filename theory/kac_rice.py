@@ -86,25 +86,29 @@ def _dphi(mu, s, lib: _Lib):
     return (mu - r) / (2 * s * s) if mu > 0 else (mu + r) / (2 * s * s)
 
 
-def _sigma_m_mu(model, m, mu, lib):
-    """Sigma(m, mu): [S4.1] maximised over the energy."""
-    a, b, c, s = _constants(model, lib)
+def _sigma_common(model, m, mu, lib):
+    """The terms of [S4.1] that do not depend on the energy: gradient density and Hessian."""
+    _, b, _, s = _constants(model, lib)
     dqs = model.dQs(m)
     half = lib.num(1) / 2
     return (half + half * lib.log(1 - m * m) - half * lib.log(b) - dqs * dqs * (1 - m * m) / (2 * b)
-            - (mu - m * dqs) ** 2 / (2 * (b + c)) + _phi(mu, s, lib))
+            + _phi(mu, s, lib))
+
+
+def _sigma_m_mu(model, m, mu, lib):
+    """Sigma(m, mu): [S4.1] maximised over the energy."""
+    _, b, c, _ = _constants(model, lib)
+    return _sigma_common(model, m, mu, lib) - (mu - m * model.dQs(m)) ** 2 / (2 * (b + c))
 
 
 def _sigma_full(model, m, eps, mu, lib):
     """Sigma(m, eps, mu) [S4.1]."""
-    a, b, c, s = _constants(model, lib)
-    dqs = model.dQs(m)
+    a, b, c, _ = _constants(model, lib)
     u = eps + model.Qs(m)
-    w = m * dqs - mu
+    w = m * model.dQs(m) - mu
     D = a * (b + c) - b * b
-    half = lib.num(1) / 2
-    return (half + half * lib.log(1 - m * m) - half * lib.log(b) - dqs * dqs * (1 - m * m) / (2 * b)
-            - ((b + c) * u * u - 2 * b * u * w + a * w * w) / (2 * D) + _phi(mu, s, lib))
+    return (_sigma_common(model, m, mu, lib)
+            - ((b + c) * u * u - 2 * b * u * w + a * w * w) / (2 * D))
 
 
 def _energy(model, m, mu, lib):
