@@ -54,7 +54,7 @@ class DMFTOptions:
         predictor-corrector (Euler predictor, one trapezoid corrector; two evaluations per
         step), second order. "trapezoid": the corrector iterated to ``corrector_tol`` (implicit
         trapezoid rule), second order with an error constant about ten times smaller than
-        Heun's; 3-6 evaluations per step.
+        Heun's; 3-10 evaluations per step.
     store_two_time : bool or tuple of float
         True: keep C and R in the result (packed lower triangle, n(n+1)/2 doubles each).
         A tuple of waiting times t_w: keep only the slices C(t, t_w), R(t, t_w) for all t

@@ -41,7 +41,8 @@ class SpikedThresholds:
         Tensor noise(s) at which the lines were computed.
     amp, amp_spinodal, ml_amp, gf, triv, it : ndarray
         1/Delta2 of each line (see the module docstring), same shape as ``delta_p``. Expected
-        ordering: amp <= ml_amp < gf < triv, all -> 1 as Delta_p -> inf; it <= amp.
+        ordering: amp <= amp_spinodal < ml_amp < gf < triv, all -> 1 as Delta_p -> inf;
+        it <= amp.
     """
 
     p: int
@@ -83,10 +84,10 @@ def it_threshold(p: int, delta_p: float, lib: _Lib) -> float:
     2[-m - ln(1-m) - m^p/(p Delta_p)]/m^2, and the line is min(1, min_m x(m)) (x(m) -> 1 as m -> 0).
     """
     def x_of(m):
-        return 2.0 * (-m - math.log1p(-m) - m**p / (p * delta_p)) / (m * m)
+        return 2.0 * (-m - np.log1p(-m) - m**p / (p * delta_p)) / (m * m)
 
     grid = np.linspace(1e-3, 1 - 1e-9, 4001)
-    vals = np.array([x_of(m) for m in grid])
+    vals = x_of(grid)
     k = int(np.argmin(vals))
     if vals[k] >= 1.0:
         return 1.0
