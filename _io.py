@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_pair", "load_pair", "versions", "stem_of"]
+__all__ = ["save_pair", "load_pair", "versions", "stem_of", "available_memory"]
 
 _TOKEN = "__token__"
 
@@ -80,3 +80,15 @@ def versions() -> dict[str, str]:
 
     return {"saddlesurf": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "numba": numba.__version__}
+
+
+def available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None

@@ -22,12 +22,12 @@ class _Silent:
         self.close()
 
 
-def progress_bar(total: float, desc: str, enabled: bool):
+def progress_bar(total: float, desc: str, enabled: bool, unit: str = "step"):
     """A tqdm bar when ``enabled`` and tqdm is importable, otherwise a silent stand-in."""
     if enabled:
         try:
             from tqdm.auto import tqdm
         except ImportError:
             return _Silent()
-        return tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
+        return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
     return _Silent()

@@ -1,1 +1,21 @@
-"""Finite-N simulator (seeded ensembles of gradient flow / Langevin runs): see the open issues."""
+"""Finite-N simulation of both models: seeded ensembles of gradient flow, gradient descent,
+persistent SGD and Langevin runs, with Hessian spectra.
+
+Equation tags refer to ``shared/spec/spiked_matrix_tensor.md`` ([S..]) and
+``shared/spec/phase_retrieval.md`` ([P..]).
+"""
+
+from .ensemble import simulate
+from .options import (
+    ArmijoGradientDescent,
+    GradientDescent,
+    GradientFlow,
+    Langevin,
+    PersistentSGD,
+    SimulationOptions,
+)
+from .result import SimulationError, SimulationResult, wilson_interval
+
+__all__ = ["simulate", "SimulationResult", "SimulationError", "SimulationOptions",
+           "GradientFlow", "GradientDescent", "ArmijoGradientDescent", "PersistentSGD",
+           "Langevin", "wilson_interval"]

@@ -322,7 +322,7 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
     n = n_steps + 1
     size = n * (n + 1) // 2
     need = 2 * size * 8
-    free = _available_memory()
+    free = _io.available_memory()
     if free is not None and need > 0.9 * free:
         raise MemoryError(
             f"t_max/dt = {n_steps} steps needs {need / 2**30:.1f} GiB for C and R but about "
@@ -410,17 +410,6 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
         raise IntegrationError(result.message, result)
     result.message = f"integrated to t = {n_steps * h:g} in {n_steps} steps"
     return result
-
-
-def _available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def _write_checkpoint(path, ident, step, Cp, Rp, m, mu, e):

@@ -1,0 +1,223 @@
+"""numba kernels of the finite-N phase-retrieval simulator (private).
+
+The loss is called through the module-level name ``ev`` (the built-in losses, cached);
+``theory._loss_kernels.kernel`` recompiles this module's functions for a user loss. One pass
+over the rows of the sensing matrix A (M x N, float64 or float32) computes h = A x/sqrt(N), the
+loss and grad L = sum_mu l'(h_mu) a_mu/sqrt(N) together [P3.1], so a gradient streams A once
+(the two BLAS mat-vecs A@x and A.T@v stream it twice).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..theory._loss_kernels import builtin
+
+ev = builtin
+
+# algorithms
+GD = 0
+ADAPTIVE = 1
+ARMIJO = 2
+PSGD = 3
+LANGEVIN = 4
+
+# why run() returned; also the per-sample stop reason
+REACHED = 0      # reached t_end
+SUCCESS = 1      # |m| >= success level and e/alpha <= loss_tol [P7]
+STATIONARY = 2   # |grad_sphere L|/sqrt(N) <= grad_tol [P7]
+BUDGET = 3       # max_steps
+NONFINITE = 4
+NEED_RANDOM = 5  # the random block is used up: refill and call again
+UNDERFLOW = 6    # adaptive step below 1e-14 (or Armijo step below 1e-14)
+
+# layout of the float64 state array shared with the caller
+T, DT, ESCAPE, STEPS, EVALS, POS = range(6)
+
+_FAST = {"reassoc", "contract"}
+
+
+@nb.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def loss_pass(A, y, p, x, active, use_active, g, h):
+    """h = A x/sqrt(N); g = grad L over the active samples; returns (L, sum_mu l'_mu h_mu).
+
+    L sums all samples (persistent SGD records the full loss).
+    """
+    m, n = A.shape
+    isq = 1.0 / math.sqrt(n)
+    for i in range(n):
+        g[i] = 0.0
+    total = 0.0
+    lam = 0.0
+    for mu in range(m):
+        s = 0.0
+        for i in range(n):
+            s += A[mu, i] * x[i]
+        hm = s * isq
+        h[mu] = hm
+        total += ev(0, hm, y[mu], p)
+        if use_active and active[mu] == 0:
+            continue
+        d = ev(1, hm, y[mu], p)
+        lam += d * hm
+        c = d * isq
+        for i in range(n):
+            g[i] += c * A[mu, i]
+    return total, lam
+
+
+@nb.njit(cache=True, nogil=True, fastmath=_FAST)
+def _velocity(x, g, xs, project, v):
+    """v = -(grad L)_tangent [P3.1]; with ``project`` the x* component of grad L is removed
+    first [P3.3]. Returns |v|^2."""
+    n = x.shape[0]
+    if project:
+        c = np.dot(g, xs) / n
+        for i in range(n):
+            g[i] -= c * xs[i]
+    d = np.dot(x, g) / n
+    s = 0.0
+    for i in range(n):
+        v[i] = -g[i] + d * x[i]
+        s += v[i] * v[i]
+    return s
+
+
+@nb.njit(cache=True, nogil=True)
+def _retract(y, x, xs, project):
+    """x = sqrt(N) y/|y| (after removing the x* component when ``project``); False if not
+    finite."""
+    n = y.shape[0]
+    if project:
+        c = np.dot(y, xs) / n
+        for i in range(n):
+            y[i] -= c * xs[i]
+    s = np.dot(y, y)
+    if not math.isfinite(s) or s == 0.0:
+        return False
+    f = math.sqrt(n / s)
+    for i in range(n):
+        x[i] = f * y[i]
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, st):
+    """Advance x in place until t_end or a stop condition; returns the reason (codes above).
+
+    prm: GD/PSGD/LANGEVIN [step, temperature, p01, p10]; ADAPTIVE [tol]; ARMIJO [shrink, c,
+    grow, max_step]. stop: [project, success_level, loss_tol, grad_tol, escape_level,
+    stop_at_success]. st holds t, the current step, the escape time (< 0 until |m| first
+    reaches escape_level), steps, evaluations and the position in the random blocks.
+    """
+    m, n = A.shape
+    project = stop[0] != 0.0
+    g = np.empty(n)
+    g2 = np.empty(n)
+    v = np.empty(n)
+    v2 = np.empty(n)
+    yv = np.empty(n)
+    xe = np.empty(n)
+    xh = np.empty(n)
+    h = np.empty(m)
+    loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)
+    st[EVALS] += 1
+    while True:
+        if not math.isfinite(loss):
+            return NONFINITE
+        vv = _velocity(x, g, xs, project, v)
+        m_prev = abs(np.dot(x, xs)) / n
+        if math.sqrt(vv / n) <= stop[3]:
+            return STATIONARY
+        if stop[5] != 0.0 and m_prev >= stop[1] and loss / m <= stop[2]:
+            return SUCCESS
+        if st[T] >= t_end * (1.0 - 1e-12):
+            return REACHED
+        if st[STEPS] >= max_steps:
+            return BUDGET
+        dt = st[DT]
+        if algo == ADAPTIVE:
+            # Heun step with an embedded Euler estimate of the local error [P3.2]
+            proposal = st[DT]
+            while True:
+                dt = min(proposal, t_end - st[T])
+                for i in range(n):
+                    yv[i] = x[i] + dt * v[i]
+                if not _retract(yv, xe, xs, project):
+                    return NONFINITE
+                loss_pass(A, y, p, xe, active, False, g2, h)
+                st[EVALS] += 1
+                _velocity(xe, g2, xs, project, v2)
+                for i in range(n):
+                    yv[i] = x[i] + 0.5 * dt * (v[i] + v2[i])
+                if not _retract(yv, xh, xs, project):
+                    return NONFINITE
+                err = math.sqrt(np.sum((xh - xe) ** 2) / n)
+                factor = 0.9 * math.sqrt(prm[0] / err) if err > 0 else 5.0
+                if err <= prm[0]:
+                    x[:] = xh
+                    st[T] += dt
+                    grown = dt * min(5.0, factor)
+                    st[DT] = max(proposal, grown) if dt < proposal else grown
+                    break
+                proposal = dt * max(0.2, factor)
+                if proposal < 1e-14:
+                    return UNDERFLOW
+        elif algo == ARMIJO:
+            eta = st[DT]
+            while True:
+                for i in range(n):
+                    yv[i] = x[i] + eta * v[i]
+                if not _retract(yv, xe, xs, project):
+                    return NONFINITE
+                trial, _ = loss_pass(A, y, p, xe, active, False, g2, h)
+                st[EVALS] += 1
+                if trial <= loss - prm[1] * eta * vv:
+                    break
+                eta *= prm[0]
+                if eta < 1e-14:
+                    return UNDERFLOW
+            x[:] = xe
+            g[:] = g2
+            loss = trial
+            dt = eta
+            st[T] += dt
+            st[DT] = min(eta * prm[2], prm[3])
+        else:
+            pos = int(st[POS])
+            if (algo == LANGEVIN and pos >= noise.shape[0]) or (algo == PSGD
+                                                                and pos >= unif.shape[0]):
+                return NEED_RANDOM
+            for i in range(n):
+                yv[i] = x[i] + dt * v[i]
+            if algo == LANGEVIN:
+                amp = math.sqrt(2.0 * prm[1] * dt)
+                for i in range(n):
+                    yv[i] += amp * noise[pos, i]
+            if not _retract(yv, x, xs, project):
+                return NONFINITE
+            if algo == PSGD:
+                # two-state chains s_mu [P3.4]: P(0 -> 1) = prm[2], P(1 -> 0) = prm[3]
+                for mu in range(m):
+                    u = unif[pos, mu]
+                    if active[mu] == 0:
+                        if u < prm[2]:
+                            active[mu] = 1
+                    elif u < prm[3]:
+                        active[mu] = 0
+            st[POS] = pos + 1
+            st[T] += dt
+        st[STEPS] += 1
+        if algo != ARMIJO:
+            loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)
+            st[EVALS] += 1
+        if st[ESCAPE] < 0.0:
+            m_now = abs(np.dot(x, xs)) / n
+            if m_now >= stop[4]:
+                t1 = st[T]
+                t0 = t1 - dt
+                frac = (stop[4] - m_prev) / (m_now - m_prev) if m_now > m_prev else 1.0
+                st[ESCAPE] = t0 + (t1 - t0) * frac

@@ -1,0 +1,237 @@
+"""``simulate``: seeded finite-N ensembles of either model, in parallel, with checkpoints."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+
+from .. import _io
+from .._progress import progress_bar
+from ..theory.models import SpikedMatrixTensor
+from ..theory.phase_retrieval import PhaseRetrieval
+from ._common import SampleError
+from .options import GradientFlow, Langevin, SimulationOptions
+from .phase_retrieval import pr_sample_bytes, run_pr_sample
+from .result import SAMPLE_FIELDS, SimulationError, SimulationResult
+from .spiked import run_spiked_sample, spiked_sample_bytes
+
+__all__ = ["simulate"]
+
+
+def _root_seed(rng) -> np.random.SeedSequence:
+    if rng is None:
+        return np.random.SeedSequence()
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        # a Generator is consumed once to make the root entropy; pass an int or a SeedSequence
+        # to be able to resume
+        return np.random.SeedSequence([int(v) for v in rng.integers(0, 2**63, size=4)])
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.SeedSequence(int(rng))
+    raise TypeError(f"rng must be a non-negative int, a numpy SeedSequence or Generator, or None; "
+                    f"got {rng!r}")
+
+
+def _validate(model, n, n_samples, t_max, algorithm, start, m0, workers):
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+        raise ValueError(f"n (the system size N) must be an integer >= 2, got {n!r}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
+        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+    if not isinstance(t_max, int | float | np.floating) or not math.isfinite(t_max) or t_max <= 0:
+        raise ValueError(f"t_max must be a positive finite time, got {t_max!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None (all cores), got {workers!r}")
+    if start not in ("random", "warm", "projected"):
+        raise ValueError(f"start must be 'random', 'warm' or 'projected', got {start!r}")
+    if start == "warm":
+        if m0 is None or not isinstance(m0, int | float | np.floating) or not 0 <= m0 < 1:
+            raise ValueError(f"m0 must lie in [0, 1) for a warm start "
+                             f"(x = m0 x* + sqrt(1-m0^2) z), got {m0!r}")
+    elif m0 is not None:
+        raise ValueError(f"m0 is only used with start='warm' (start={start!r}, m0={m0!r})")
+    if isinstance(model, SpikedMatrixTensor):
+        if start == "projected":
+            raise ValueError("start='projected' (signal projected out [P3.3]) is a "
+                             "phase-retrieval start; use 'random' or 'warm'")
+        if not isinstance(algorithm, GradientFlow | Langevin):
+            raise ValueError(f"the spiked model runs GradientFlow or Langevin, got "
+                             f"{type(algorithm).__name__}")
+        if isinstance(algorithm, GradientFlow) and algorithm.scheme == "adaptive":
+            raise ValueError("GradientFlow(scheme='adaptive') is for phase retrieval; the spiked "
+                             "model uses scheme='heun' (default) or 'euler' with a fixed dt")
+    elif not isinstance(model, PhaseRetrieval):
+        raise TypeError(f"model must be SpikedMatrixTensor or PhaseRetrieval, got "
+                        f"{type(model).__name__}")
+
+
+def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
+             start: str = "random", m0: float | None = None,
+             options: SimulationOptions | None = None, rng=None, workers: int | None = None,
+             checkpoint: str | os.PathLike | None = None,
+             progress: bool = False) -> SimulationResult:
+    """Simulate ``n_samples`` independent finite-N runs of a model in parallel.
+
+    Each sample draws its own instance (signal, noise or sensing matrix) and start from its own
+    stream ``SeedSequence(entropy, spawn_key=(i,))``, so results are bit-identical for any
+    number of workers and after a resume.
+
+    Parameters
+    ----------
+    model : SpikedMatrixTensor or PhaseRetrieval
+        Spiked model: dense symmetric noise in the all-index convention by default [S1.2];
+        p = 3 or 4. Phase retrieval: M = round(alpha N) Gaussian measurements [P1].
+    n : int
+        System size N >= 2.
+    t_max : float
+        Final time in theory units (dx/dt = -grad - mu x [S2], [P3.1]).
+    n_samples : int
+        Number of independent samples.
+    algorithm : GradientFlow, GradientDescent, ArmijoGradientDescent, PersistentSGD or Langevin
+        Default ``GradientFlow()``: Heun with dt = 0.01 for the spiked model, the adaptive
+        accuracy-controlled flow for phase retrieval [P3.2].
+    start : {"random", "warm", "projected"}
+        Uniform on the sphere; warm at overlap ``m0`` [S2], [P3.3]; or (phase retrieval) with
+        the signal projected out of x and of every gradient [P3.3].
+    m0 : float, optional
+        Initial overlap for ``start="warm"``, in [0, 1).
+    options : SimulationOptions, optional
+        Recording grid, Hessian times, conventions and stopping rules.
+    rng : int, SeedSequence, Generator or None
+        Root of the per-sample streams (recorded in the result). Use an int or SeedSequence to
+        be able to resume from a checkpoint.
+    workers : int, optional
+        Threads running samples concurrently (default: all cores).
+    checkpoint : path, optional
+        Directory where each completed sample is stored (atomically). Called again with the
+        same arguments, the run loads them instead of recomputing.
+    progress : bool
+        Show a progress bar over samples (needs tqdm).
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    SimulationError
+        A sample failed (non-finite state, step underflow); it names the sample and the last
+        good time and carries the completed samples in ``.result``.
+    """
+    algorithm = algorithm if algorithm is not None else GradientFlow()
+    options = options if options is not None else SimulationOptions()
+    _validate(model, n, n_samples, t_max, algorithm, start, m0, workers)
+    n, n_samples, t_max = int(n), int(n_samples), float(t_max)
+    spiked = isinstance(model, SpikedMatrixTensor)
+    if spiked and model.p not in (3, 4) and math.isfinite(model.delta_p):
+        raise ValueError(f"the simulator stores dense tensors for p = 3 and 4, got p = {model.p}")
+    root = _root_seed(rng)
+    entropy = root.entropy
+    seeds = [np.random.SeedSequence(entropy, spawn_key=(*root.spawn_key, i),
+                                     pool_size=root.pool_size) for i in range(n_samples)]
+    workers = min(workers or os.cpu_count() or 1, n_samples)
+    per_sample = (spiked_sample_bytes(model, n) if spiked
+                  else pr_sample_bytes(model, n, options.dtype))
+    available = _io.available_memory()
+    if available is not None and per_sample * workers > 0.8 * available:
+        raise MemoryError(
+            f"N = {n} needs {per_sample:,} bytes per sample x {workers} workers = "
+            f"{per_sample * workers:,} bytes, more than 80% of the {available:,} bytes available; "
+            "lower n or workers" + ("" if spiked else ", or use SimulationOptions(dtype='float32')"))
+    ident = {"model": model.to_dict(), "n": n, "algorithm": algorithm.to_dict(),
+             "options": options.to_dict(), "start": start, "m0": m0, "t_max": t_max,
+             "entropy": str(entropy), "spawn_key": list(root.spawn_key), "n_samples": n_samples}
+    ident = json.loads(json.dumps(ident))
+    samples: list[dict | None] = [None] * n_samples
+    resumed = _resume(checkpoint, ident, samples) if checkpoint is not None else 0
+    run = run_spiked_sample if spiked else run_pr_sample
+
+    def one(i: int) -> dict:
+        rng_i = np.random.default_rng(seeds[i])
+        try:
+            return run(model, n, algorithm, start, m0, t_max, options, rng_i)
+        except SampleError as exc:
+            raise SimulationError(f"sample {i}: {exc} (last good time t = {exc.time:g})", i,
+                                  exc.time) from exc
+
+    t0 = time.perf_counter()
+    todo = [i for i in range(n_samples) if samples[i] is None]
+    failure = None
+    with progress_bar(n_samples, "simulate", progress, unit="sample") as bar, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        bar.update(resumed)
+        futures = {pool.submit(one, i): i for i in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in done:
+                i = futures[fut]
+                if fut.exception() is not None:
+                    failure = failure or fut.exception()
+                    continue
+                samples[i] = fut.result()
+                if checkpoint is not None:
+                    _io.save_pair(Path(checkpoint) / f"sample_{i:06d}", samples[i],
+                                  {"kind": "SimulationSample", "ident": ident, "sample": i})
+                bar.update(1)
+            if failure is not None:
+                for fut in pending:
+                    fut.cancel()
+                pending = {f for f in pending if not f.cancelled()}
+    stats = {"wall_time_s": time.perf_counter() - t0, "workers": workers,
+             "resumed_samples": resumed, "bytes_per_sample": per_sample,
+             "total_steps": float(sum(float(s["n_steps"]) for s in samples if s is not None))}
+    result = _assemble(samples, model, n, algorithm, options, start, m0, t_max, root, stats)
+    if failure is not None:
+        where = f"; completed samples are in {checkpoint}" if checkpoint is not None else ""
+        result.status, result.message = "failed", f"{failure}{where}"
+        failure.result = result
+        raise failure
+    result.message = (f"{n_samples} samples of N = {n} to t = {t_max:g} "
+                      f"({resumed} loaded from the checkpoint)")
+    return result
+
+
+def _resume(checkpoint, ident, samples) -> int:
+    """Load the completed samples of a matching run from ``checkpoint``; returns how many."""
+    folder = Path(checkpoint)
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for meta_path in sorted(folder.glob("sample_*.json")):
+        arrays, meta = _io.load_pair(meta_path)
+        if meta.get("kind") != "SimulationSample" or meta.get("ident") != ident:
+            raise ValueError(f"checkpoint {folder} holds samples of a different run "
+                             f"({meta_path.name}); pass another directory or delete it")
+        i = int(meta["sample"])
+        if i < len(samples):
+            samples[i] = arrays
+            count += 1
+    return count
+
+
+def _assemble(samples, model, n, algorithm, options, start, m0, t_max, root,
+              stats) -> SimulationResult:
+    """Stack the per-sample dicts (completed ones only) into a SimulationResult."""
+    done = [s for s in samples if s is not None]
+    keys = [i for i, s in enumerate(samples) if s is not None]
+    width = len(root.spawn_key) + 1
+    fields = {name: np.stack([np.asarray(s[name]) for s in done]) if done else None
+              for name in SAMPLE_FIELDS if not done or name in done[0]}
+    if not done:  # every sample failed: empty arrays of the right rank
+        fields = {name: np.zeros((0, 0) if name in ("m", "e", "mu") else 0)
+                  for name in SAMPLE_FIELDS[:12]}
+    return SimulationResult(
+        model=model.to_dict(), algorithm=algorithm.to_dict(), options=options.to_dict(), n=n,
+        n_samples=len(done), start=start, m0=m0, t_max=t_max,
+        times=done[0]["times"] if done else np.zeros(0),
+        hessian_times=done[0].get("hessian_times") if done else None,
+        seed_entropy=str(root.entropy),
+        spawn_keys=np.array([(*root.spawn_key, i) for i in keys], dtype=np.int64).reshape(
+            len(keys), width),
+        stats=stats, versions=_io.versions(), **fields)
