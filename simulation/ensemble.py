@@ -143,7 +143,8 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
         raise MemoryError(
             f"N = {n} needs {per_sample:,} bytes per sample x {workers} workers = "
             f"{per_sample * workers:,} bytes, more than 80% of the {available:,} bytes available; "
-            "lower n or workers" + ("" if spiked else ", or use SimulationOptions(dtype='float32')"))
+            "lower n or workers"
+            + ("" if spiked else ", or use SimulationOptions(dtype='float32')"))
     ident = {"model": model.to_dict(), "n": n, "algorithm": algorithm.to_dict(),
              "options": options.to_dict(), "start": start, "m0": m0, "t_max": t_max,
              "entropy": str(entropy), "spawn_key": list(root.spawn_key), "n_samples": n_samples}

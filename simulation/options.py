@@ -208,7 +208,8 @@ class SimulationOptions:
         if self.times is not None:
             ts = tuple(float(t) for t in self.times)
             if not ts or any(not math.isfinite(t) or t <= 0 for t in ts) or list(ts) != sorted(ts):
-                raise ValueError(f"times must be sorted positive finite numbers, got {self.times!r}")
+                raise ValueError(
+                    f"times must be sorted positive finite numbers, got {self.times!r}")
             object.__setattr__(self, "times", ts)
         ht = tuple(float(t) for t in self.hessian_times)
         if any(math.isnan(t) or t < 0 for t in ht):

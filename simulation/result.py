@@ -6,8 +6,8 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -162,11 +162,7 @@ class SimulationResult:
                 f"t <= {self.t_max:g}, {self.times.size} times; success {p:.3f} "
                 f"[{lo:.3f}, {hi:.3f}]; status={self.status!r})")
 
-    # storage -----------------------------------------------------------------------------
-    _ARRAYS: ClassVar = ("times", "m", "e", "mu", "grad", "escape_time", "final_m", "final_e", "success",
-               "stop_reason", "stop_time", "n_steps", "n_evaluations", "spawn_keys",
-               "hessian_times", "hessian_eigenvalues", "hessian_overlaps", "final_h",
-               "final_h_star")
+    _ARRAYS: ClassVar = ("times", "spawn_keys", "hessian_times", *SAMPLE_FIELDS)
     _META: ClassVar = ("model", "algorithm", "options", "n", "n_samples", "start", "m0", "t_max",
              "seed_entropy", "status", "message", "stats", "versions")
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..theory.models import SpikedMatrixTensor
 from . import _spiked_kernels as _k
 from ._common import SampleError, record_grid, start_point, tangent_spectrum
-from .options import GradientFlow, Langevin
+from .options import Langevin
 
 __all__ = ["spiked_sample_bytes", "run_spiked_sample"]
 

@@ -51,7 +51,8 @@ class PhaseRetrieval:
                             f"got {type(self.loss).__name__}")
         noise = float(self.label_noise)
         if not math.isfinite(noise) or noise < 0:
-            raise ValueError(f"label_noise must be a finite variance >= 0, got {self.label_noise!r}")
+            raise ValueError(
+                f"label_noise must be a finite variance >= 0, got {self.label_noise!r}")
         object.__setattr__(self, "label_noise", noise)
         level = float(self.success_overlap)
         if not 0 < level <= 1:
