@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-__all__ = ["SampleError", "record_grid", "sphere_point", "start_point", "tangent_spectrum"]
+__all__ = ["SampleError", "record_grid", "sphere_point", "start_point", "tangent_spectrum",
+           "check_descent"]
 
 
 class SampleError(ArithmeticError):
@@ -75,3 +76,14 @@ def tangent_spectrum(hess: np.ndarray, x: np.ndarray, xs: np.ndarray, mu: float,
     vals, vecs = np.linalg.eigh(h)
     overlaps = ((basis @ vecs[:, :k]).T @ xs) ** 2 / n
     return vals, overlaps
+
+
+def check_descent(times: np.ndarray, e: np.ndarray, r: int, step: float) -> None:
+    """Deterministic fixed-step descent must lower the energy between recordings; an increase
+    means the step is beyond the stability limit (step x largest curvature >~ 2 [S3.4], [P3.2]).
+    """
+    if r >= 1 and e[r] > e[r - 1] + 1e-6 * max(1.0, abs(e[r - 1])):
+        raise SampleError(
+            f"the step {step:g} is unstable: the energy density rose from {e[r - 1]:.6g} at "
+            f"t = {times[r - 1]:g} to {e[r]:.6g} at t = {times[r]:g}; reduce the step",
+            float(times[r - 1]))

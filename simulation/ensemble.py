@@ -110,7 +110,8 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
         Threads running samples concurrently (default: all cores).
     checkpoint : path, optional
         Directory where each completed sample is stored (atomically). Called again with the
-        same arguments, the run loads them instead of recomputing.
+        same arguments, the run loads them instead of recomputing; a larger ``n_samples``
+        extends the ensemble (sample i depends only on the root seed and i).
     progress : bool
         Show a progress bar over samples (needs tqdm).
 
@@ -147,7 +148,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
             + ("" if spiked else ", or use SimulationOptions(dtype='float32')"))
     ident = {"model": model.to_dict(), "n": n, "algorithm": algorithm.to_dict(),
              "options": options.to_dict(), "start": start, "m0": m0, "t_max": t_max,
-             "entropy": str(entropy), "spawn_key": list(root.spawn_key), "n_samples": n_samples}
+             "entropy": str(entropy), "spawn_key": list(root.spawn_key)}
     ident = json.loads(json.dumps(ident))
     samples: list[dict | None] = [None] * n_samples
     resumed = _resume(checkpoint, ident, samples) if checkpoint is not None else 0

@@ -9,7 +9,14 @@ import numpy as np
 from ..theory import _loss_kernels
 from ..theory.phase_retrieval import PhaseRetrieval
 from . import _pr_kernels as _k
-from ._common import SampleError, record_grid, sphere_point, start_point, tangent_spectrum
+from ._common import (
+    SampleError,
+    check_descent,
+    record_grid,
+    sphere_point,
+    start_point,
+    tangent_spectrum,
+)
 from .options import ArmijoGradientDescent, GradientDescent, GradientFlow, Langevin, PersistentSGD
 
 __all__ = ["pr_sample_bytes", "run_pr_sample"]
@@ -88,10 +95,14 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
         # tolerances) and is held for the remaining recording times
         if reason == _k.REACHED or r == 0 or np.isnan(rec["m"][r - 1]) or t in hess_at:
             loss, lam_sum = loss_pass(A, y, p, x, active, False, g, h)
+            if start == "projected":  # the constrained gradient, as the dynamics sees it [P3.3]
+                g -= (g @ xs / n) * xs
             values = (x @ xs / n, loss / n, temperature - lam_sum / n,  # [P3.1]
                       np.linalg.norm(g - (x @ g / n) * x) / math.sqrt(n))
         for key, value in zip(("m", "e", "mu", "grad"), values, strict=True):
             rec[key][r] = value
+        if code == _k.GD:
+            check_descent(times, rec["e"], r, step0)
         if t in hess_at:
             vals, ov = _pr_hessian(A, y, model, x, xs, h, options.n_eigenvectors)
             spectra.append(vals)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..theory.models import SpikedMatrixTensor
 from . import _spiked_kernels as _k
-from ._common import SampleError, record_grid, start_point, tangent_spectrum
+from ._common import SampleError, check_descent, record_grid, start_point, tangent_spectrum
 from .options import Langevin
 
 __all__ = ["spiked_sample_bytes", "run_spiked_sample"]
@@ -80,6 +80,8 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
         m[r] = x @ xs / n
         e[r] = (h2 + hp) / n
         mu[r] = temperature - x @ g / n  # [S2]
+        if temperature == 0:
+            check_descent(times, e, r, dt)
         if hess is not None and t in hess_at:
             _k.hessian(J, w, model.p, x, hess)
             vals, ov = tangent_spectrum(hess, x, xs, -x @ g / n, options.n_eigenvectors)
