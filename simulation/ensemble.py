@@ -6,7 +6,7 @@ import json
 import math
 import os
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +149,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
     ident = {"model": model.to_dict(), "n": n, "algorithm": algorithm.to_dict(),
              "options": options.to_dict(), "start": start, "m0": m0, "t_max": t_max,
              "entropy": str(entropy), "spawn_key": list(root.spawn_key)}
-    ident = json.loads(json.dumps(ident))
+    ident = _plain(ident)
     samples: list[dict | None] = [None] * n_samples
     resumed = _resume(checkpoint, ident, samples) if checkpoint is not None else 0
     run = run_spiked_sample if spiked else run_pr_sample
@@ -171,7 +171,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
         futures = {pool.submit(one, i): i for i in todo}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 i = futures[fut]
                 if fut.exception() is not None:
@@ -217,6 +217,11 @@ def _resume(checkpoint, ident, samples) -> int:
     return count
 
 
+def _plain(d: dict) -> dict:
+    """The JSON form of a dict (tuples become lists), so a loaded result compares equal."""
+    return json.loads(json.dumps(d))
+
+
 def _assemble(samples, model, n, algorithm, options, start, m0, t_max, root,
               stats) -> SimulationResult:
     """Stack the per-sample dicts (completed ones only) into a SimulationResult."""
@@ -229,7 +234,8 @@ def _assemble(samples, model, n, algorithm, options, start, m0, t_max, root,
         fields = {name: np.zeros((0, 0) if name in ("m", "e", "mu") else 0)
                   for name in SAMPLE_FIELDS[:12]}
     return SimulationResult(
-        model=model.to_dict(), algorithm=algorithm.to_dict(), options=options.to_dict(), n=n,
+        model=_plain(model.to_dict()), algorithm=_plain(algorithm.to_dict()),
+        options=_plain(options.to_dict()), n=n,
         n_samples=len(done), start=start, m0=m0, t_max=t_max,
         times=done[0]["times"] if done else np.zeros(0),
         hessian_times=done[0].get("hessian_times") if done else None,

@@ -43,6 +43,13 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054):
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _describe(d: dict) -> str:
+    """``{"type": "X", "a": 1}`` -> ``X(a=1)``, keys sorted, nested dicts alike."""
+    args = ", ".join(f"{k}={_describe(v) if isinstance(v, dict) else v}"
+                     for k, v in sorted(d.items()) if k != "type")
+    return f"{d.get('type', '')}({args})"
+
+
 @dataclass
 class SimulationResult:
     """Finite-N ensemble of ``n_samples`` runs at size ``n``.
@@ -156,9 +163,8 @@ class SimulationResult:
 
     def __repr__(self) -> str:
         p, lo, hi = self.success_probability()
-        model = ", ".join(f"{k}={v}" for k, v in self.model.items() if k != "type")
-        return (f"SimulationResult({self.model['type']}({model}), N={self.n}, "
-                f"{self.n_samples} samples, {self.algorithm['type']}, start={self.start!r}, "
+        return (f"SimulationResult({_describe(self.model)}, N={self.n}, "
+                f"{self.n_samples} samples, {_describe(self.algorithm)}, start={self.start!r}, "
                 f"t <= {self.t_max:g}, {self.times.size} times; success {p:.3f} "
                 f"[{lo:.3f}, {hi:.3f}]; status={self.status!r})")
 

@@ -13,11 +13,10 @@ from saddlesurf.simulation import (
     PersistentSGD,
     SimulationError,
     SimulationOptions,
+    _pr_kernels,
     simulate,
 )
-from saddlesurf.simulation import _pr_kernels
-from saddlesurf.theory import CustomLoss, PhaseRetrieval, RegularisedLoss, SquareLoss
-from saddlesurf.theory import _loss_kernels
+from saddlesurf.theory import CustomLoss, PhaseRetrieval, RegularisedLoss, SquareLoss, _loss_kernels
 
 
 def test_fused_pass_equals_two_matvecs():
