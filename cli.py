@@ -5,6 +5,7 @@ Commands
 phase-diagram  all lines of the spiked matrix-tensor phase diagram (p = 3, 4 by default):
                CSV of the lines + PNG/PDF figure.
 dmft           integrate the large-N dynamics at one point; result (.npz + .json) + figure.
+simulate       a finite-N ensemble of either model; result (.npz + .json) + quick figure.
 """
 
 from __future__ import annotations
@@ -90,6 +91,66 @@ def cmd_dmft(args) -> int:
     return 0
 
 
+def _simulation_inputs(args):
+    """Model, algorithm and options of ``simulate`` from the command line."""
+    from .simulation import (
+        ArmijoGradientDescent,
+        GradientDescent,
+        GradientFlow,
+        Langevin,
+        PersistentSGD,
+        SimulationOptions,
+    )
+    from .theory import BoundedLoss, PhaseRetrieval, RegularisedLoss, SpikedMatrixTensor, SquareLoss
+
+    if args.model == "spiked":
+        model = SpikedMatrixTensor(args.p, args.delta2, args.delta_p)
+    else:
+        loss = {"regularised": lambda: RegularisedLoss(args.a), "square": SquareLoss,
+                "bounded": BoundedLoss}[args.loss]()
+        model = PhaseRetrieval(args.alpha, loss)
+    step = args.step
+    algorithm = {
+        "gf": lambda: GradientFlow(dt=step, tol=args.tol),
+        "gd": lambda: GradientDescent(step=step or 1e-3),
+        "armijo": lambda: ArmijoGradientDescent(step=step or 1e-3),
+        "psgd": lambda: PersistentSGD(step=step or 1e-3, batch_fraction=args.batch_fraction,
+                                      persistence=args.persistence),
+        "langevin": lambda: Langevin(temperature=args.temperature, dt=step or 0.005),
+    }[args.algorithm]()
+    options = SimulationOptions(n_times=args.n_times, convention=args.convention,
+                                hessian_times=(float("inf"),) if args.hessian else (),
+                                dtype=args.dtype)
+    return model, algorithm, options
+
+
+def cmd_simulate(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .simulation import simulate
+    from .simulation.figures import plot_simulation
+
+    model, algorithm, options = _simulation_inputs(args)
+    res = simulate(model, args.n, t_max=args.t_max, n_samples=args.samples, algorithm=algorithm,
+                   start=args.start, m0=args.m0, options=options, rng=args.seed,
+                   workers=args.workers, checkpoint=args.checkpoint, progress=not args.quiet)
+    stem = Path(args.out)
+    res.save(stem)
+    fig, axes = plt.subplots(1, 3, figsize=(12.6, 3.6))
+    plot_simulation(res, axes=axes)
+    fig.tight_layout()
+    figs = _save_figure(fig, stem)
+    esc = res.escape_time_summary()
+    print(res)
+    print(f"escape time (|m| >= {options.escape_level}): median {esc['median']:.4g}, quartiles "
+          f"[{esc['q25']:.4g}, {esc['q75']:.4g}], {esc['escaped']}/{res.n_samples} escaped")
+    print(f"result -> {stem}.npz/.json\nfigure -> {', '.join(map(str, figs))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m saddlesurf", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,6 +181,41 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--out", default=str(DEFAULT_OUT / "dmft"), help="output stem")
     dm.add_argument("--quiet", action="store_true", help="no progress bar")
     dm.set_defaults(func=cmd_dmft)
+
+    si = sub.add_parser("simulate", help="finite-N ensemble (spiked model or phase retrieval)")
+    si.add_argument("model", choices=["spiked", "pr"])
+    si.add_argument("--n", type=int, default=100, help="system size N")
+    si.add_argument("--samples", type=int, default=8)
+    si.add_argument("--t-max", type=float, default=20.0)
+    si.add_argument("--p", type=int, default=3, help="spiked: tensor order (3 or 4)")
+    si.add_argument("--delta2", type=float, default=0.4, help="spiked: matrix noise")
+    si.add_argument("--delta-p", type=float, default=1.0, help="spiked: tensor noise")
+    si.add_argument("--convention", choices=["all", "distinct"], default="all",
+                    help="spiked: finite-N index convention [S1.2]")
+    si.add_argument("--alpha", type=float, default=4.0, help="pr: M/N")
+    si.add_argument("--loss", choices=["regularised", "square", "bounded"],
+                    default="regularised", help="pr: loss [P2]")
+    si.add_argument("--a", type=float, default=0.01, help="pr: regulariser of l_a")
+    si.add_argument("--algorithm", choices=["gf", "gd", "armijo", "psgd", "langevin"],
+                    default="gf")
+    si.add_argument("--step", type=float, default=None,
+                    help="dt / eta (gf: fixed step for spiked, initial step for pr)")
+    si.add_argument("--tol", type=float, default=1e-6, help="pr gf: local error tolerance")
+    si.add_argument("--temperature", type=float, default=1.0, help="langevin: T")
+    si.add_argument("--batch-fraction", type=float, default=0.5, help="psgd: b")
+    si.add_argument("--persistence", type=float, default=0.01, help="psgd: tau")
+    si.add_argument("--start", choices=["random", "warm", "projected"], default="random")
+    si.add_argument("--m0", type=float, default=None, help="warm start overlap")
+    si.add_argument("--n-times", type=int, default=60, help="log-spaced recording times")
+    si.add_argument("--hessian", action="store_true", help="Hessian spectrum at the end")
+    si.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                    help="pr: storage of the sensing matrix")
+    si.add_argument("--seed", type=int, default=0)
+    si.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
+    si.add_argument("--checkpoint", default=None, help="directory of completed samples")
+    si.add_argument("--out", default=str(DEFAULT_OUT / "simulation"), help="output stem")
+    si.add_argument("--quiet", action="store_true", help="no progress bar")
+    si.set_defaults(func=cmd_simulate)
     return ap
 
 
@@ -127,6 +223,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, ArithmeticError) as exc:
+    except (ValueError, ArithmeticError, MemoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -42,3 +42,21 @@ def test_dmft_command_and_bad_input(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "saddlesurf", "dmft", "--delta2", "-1",
                           "--out", str(out)], capture_output=True, text=True)
     assert bad.returncode == 2 and "delta2" in bad.stderr
+
+
+def test_simulate_command_for_both_models(tmp_path):
+    from saddlesurf.simulation import SimulationResult
+
+    for model, extra in (("pr", ["--alpha", "5", "--hessian"]),
+                         ("spiked", ["--start", "warm", "--m0", "0.3", "--t-max", "3"])):
+        out = tmp_path / model
+        subprocess.run([sys.executable, "-m", "saddlesurf", "simulate", model, "--n", "40",
+                        "--samples", "3", "--out", str(out), "--quiet", *extra], check=True)
+        res = SimulationResult.load(out)
+        assert res.n == 40 and res.n_samples == 3
+        w, h = _png_size(out.with_suffix(".png"))
+        assert w > 1000 and h > 300
+    assert np.allclose(res.m[:, 0], 0.3)
+    bad = subprocess.run([sys.executable, "-m", "saddlesurf", "simulate", "pr", "--alpha", "-1"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "alpha" in bad.stderr
