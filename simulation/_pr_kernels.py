@@ -40,33 +40,56 @@ T, DT, ESCAPE, STEPS, EVALS, POS = range(6)
 _FAST = {"reassoc", "contract"}
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _sample(hm, ym, p, use, acc):
+    """Loss of one sample into acc[0]; its l' (0 when inactive) into acc[1] += l' h."""
+    acc[0] += ev(0, hm, ym, p)
+    if not use:
+        return 0.0
+    d = ev(1, hm, ym, p)
+    acc[1] += d * hm
+    return d
+
+
 @nb.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def loss_pass(A, y, p, x, active, use_active, g, h):
     """h = A x/sqrt(N); g = grad L over the active samples; returns (L, sum_mu l'_mu h_mu).
 
-    L sums all samples (persistent SGD records the full loss).
+    L sums all samples (persistent SGD records the full loss). Rows are taken four at a time:
+    the four dot products share the loads of x, the four axpys the loads and stores of g.
     """
     m, n = A.shape
     isq = 1.0 / math.sqrt(n)
     for i in range(n):
         g[i] = 0.0
-    total = 0.0
-    lam = 0.0
-    for mu in range(m):
+    acc = np.zeros(2)
+    c = np.empty(4)
+    top = m - m % 4
+    for mu in range(0, top, 4):
+        s0 = s1 = s2 = s3 = 0.0
+        for i in range(n):
+            xi = x[i]
+            s0 += A[mu, i] * xi
+            s1 += A[mu + 1, i] * xi
+            s2 += A[mu + 2, i] * xi
+            s3 += A[mu + 3, i] * xi
+        for k, s in enumerate((s0, s1, s2, s3)):
+            h[mu + k] = s * isq
+            use = not use_active or active[mu + k] != 0
+            c[k] = _sample(s * isq, y[mu + k], p, use, acc) * isq
+        for i in range(n):
+            g[i] += c[0] * A[mu, i] + c[1] * A[mu + 1, i] + c[2] * A[mu + 2, i] + c[3] * A[
+                mu + 3, i]
+    for mu in range(top, m):
         s = 0.0
         for i in range(n):
             s += A[mu, i] * x[i]
-        hm = s * isq
-        h[mu] = hm
-        total += ev(0, hm, y[mu], p)
-        if use_active and active[mu] == 0:
-            continue
-        d = ev(1, hm, y[mu], p)
-        lam += d * hm
-        c = d * isq
+        h[mu] = s * isq
+        use = not use_active or active[mu] != 0
+        c0 = _sample(s * isq, y[mu], p, use, acc) * isq
         for i in range(n):
-            g[i] += c * A[mu, i]
-    return total, lam
+            g[i] += c0 * A[mu, i]
+    return acc[0], acc[1]
 
 
 @nb.njit(cache=True, nogil=True, fastmath=_FAST)
