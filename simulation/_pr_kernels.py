@@ -15,6 +15,7 @@ import numba as nb
 import numpy as np
 
 from ..theory._loss_kernels import builtin
+from ._sphere_kernels import retract, velocity
 
 ev = builtin
 
@@ -92,41 +93,6 @@ def loss_pass(A, y, p, x, active, use_active, g, h):
     return acc[0], acc[1]
 
 
-@nb.njit(cache=True, nogil=True, fastmath=_FAST)
-def _velocity(x, g, xs, project, v):
-    """v = -(grad L)_tangent [P3.1]; with ``project`` the x* component of grad L is removed
-    first [P3.3]. Returns |v|^2."""
-    n = x.shape[0]
-    if project:
-        c = np.dot(g, xs) / n
-        for i in range(n):
-            g[i] -= c * xs[i]
-    d = np.dot(x, g) / n
-    s = 0.0
-    for i in range(n):
-        v[i] = -g[i] + d * x[i]
-        s += v[i] * v[i]
-    return s
-
-
-@nb.njit(cache=True, nogil=True)
-def _retract(y, x, xs, project):
-    """x = sqrt(N) y/|y| (after removing the x* component when ``project``); False if not
-    finite."""
-    n = y.shape[0]
-    if project:
-        c = np.dot(y, xs) / n
-        for i in range(n):
-            y[i] -= c * xs[i]
-    s = np.dot(y, y)
-    if not math.isfinite(s) or s == 0.0:
-        return False
-    f = math.sqrt(n / s)
-    for i in range(n):
-        x[i] = f * y[i]
-    return True
-
-
 @nb.njit(cache=True, nogil=True)
 def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, st):
     """Advance x in place until t_end or a stop condition; returns the reason (codes above).
@@ -151,7 +117,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
     while True:
         if not math.isfinite(loss):
             return NONFINITE
-        vv = _velocity(x, g, xs, project, v)
+        vv = velocity(x, g, xs, project, v)
         m_prev = abs(np.dot(x, xs)) / n
         if math.sqrt(vv / n) <= stop[3]:
             return STATIONARY
@@ -169,14 +135,14 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
                 dt = min(proposal, t_end - st[T])
                 for i in range(n):
                     yv[i] = x[i] + dt * v[i]
-                if not _retract(yv, xe, xs, project):
+                if not retract(yv, xe, xs, project):
                     return NONFINITE
                 loss_pass(A, y, p, xe, active, False, g2, h)
                 st[EVALS] += 1
-                _velocity(xe, g2, xs, project, v2)
+                velocity(xe, g2, xs, project, v2)
                 for i in range(n):
                     yv[i] = x[i] + 0.5 * dt * (v[i] + v2[i])
-                if not _retract(yv, xh, xs, project):
+                if not retract(yv, xh, xs, project):
                     return NONFINITE
                 err = math.sqrt(np.sum((xh - xe) ** 2) / n)
                 factor = 0.9 * math.sqrt(prm[0] / err) if err > 0 else 5.0
@@ -194,7 +160,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
             while True:
                 for i in range(n):
                     yv[i] = x[i] + eta * v[i]
-                if not _retract(yv, xe, xs, project):
+                if not retract(yv, xe, xs, project):
                     return NONFINITE
                 trial, _ = loss_pass(A, y, p, xe, active, False, g2, h)
                 st[EVALS] += 1
@@ -220,7 +186,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
                 amp = math.sqrt(2.0 * prm[1] * dt)
                 for i in range(n):
                     yv[i] += amp * noise[pos, i]
-            if not _retract(yv, x, xs, project):
+            if not retract(yv, x, xs, project):
                 return NONFINITE
             if algo == PSGD:
                 # two-state chains s_mu [P3.4]: P(0 -> 1) = prm[2], P(1 -> 0) = prm[3]

@@ -13,6 +13,8 @@ import math
 import numba as nb
 import numpy as np
 
+from ._sphere_kernels import retract, velocity
+
 OK = 0
 NONFINITE = 1
 
@@ -79,12 +81,23 @@ def fill_tensor(w, z, xs, p, delta_p, all_index):
         _advance(idx, n)
 
 
+@nb.njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _fiber(wr, xr, gr, coef):
+    """One fiber of the packed tensor: returns sum_k wr[k] xr[k] and adds coef wr[k] to gr[k].
+    Contiguous views let LLVM prove the arrays disjoint and vectorise."""
+    s = 0.0
+    for k in range(wr.shape[0]):
+        wk = wr[k]
+        s += wk * xr[k]
+        gr[k] += wk * coef
+    return s
+
+
 @nb.njit(cache=True, nogil=True, fastmath=_FAST)
 def _tensor3(w, x, g):
     """g += grad of S(x) = sum_packed w x_i x_j x_k; returns S(x). One pass over w.
 
-    The innermost loop runs over k >= j on contiguous views of w, x and g (views let LLVM
-    prove them disjoint and vectorise): s = sum_k w x_k and g_k += w x_i x_j.
+    The innermost loop is a fiber k >= j (:func:`_fiber`): s = sum_k w x_k, g_k += w x_i x_j.
     """
     n = x.shape[0]
     e = 0
@@ -96,12 +109,7 @@ def _tensor3(w, x, g):
             xj = x[j]
             xij = xi * xj
             length = n - j
-            wr, xr, gr = w[e:e + length], x[j:], g[j:]
-            s = 0.0
-            for k in range(length):
-                wk = wr[k]
-                s += wk * xr[k]
-                gr[k] += wk * xij
+            s = _fiber(w[e:e + length], x[j:], g[j:], xij)
             e += length
             gi += xj * s
             g[j] += xi * s
@@ -125,12 +133,7 @@ def _tensor4(w, x, g):
                 xk = x[k]
                 xijk = xij * xk
                 length = n - k
-                wr, xr, gr = w[e:e + length], x[k:], g[k:]
-                s = 0.0
-                for l in range(length):
-                    wl = wr[l]
-                    s += wl * xr[l]
-                    gr[l] += wl * xijk
+                s = _fiber(w[e:e + length], x[k:], g[k:], xijk)
                 e += length
                 g[i] += xj * xk * s
                 g[j] += xi * xk * s
@@ -163,33 +166,6 @@ def gradient(J, w, p, x, g):
 
 
 @nb.njit(cache=True, nogil=True)
-def _retract(y, x):
-    """x = sqrt(N) y/|y|; returns False when y is not finite."""
-    n = y.shape[0]
-    s = 0.0
-    for i in range(n):
-        s += y[i] * y[i]
-    if not math.isfinite(s) or s == 0.0:
-        return False
-    f = math.sqrt(n / s)
-    for i in range(n):
-        x[i] = f * y[i]
-    return True
-
-
-@nb.njit(cache=True, nogil=True)
-def _tangent(x, g, out):
-    """out = -grad H + (x.grad H/N) x: the spherical gradient-flow velocity [S2]."""
-    n = x.shape[0]
-    d = 0.0
-    for i in range(n):
-        d += x[i] * g[i]
-    d /= n
-    for i in range(n):
-        out[i] = -g[i] + d * x[i]
-
-
-@nb.njit(cache=True, nogil=True)
 def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, escape):
     """Advance x by ``n_steps`` steps of size dt in place; returns (status, steps done).
 
@@ -210,20 +186,20 @@ def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, es
     amp = math.sqrt(2.0 * temperature * dt)
     for step in range(n_steps):
         gradient(J, w, p, x, g)
-        _tangent(x, g, v1)
+        velocity(x, g, xs, False, v1)
         for i in range(n):
             y[i] = x[i] + dt * v1[i]
         if temperature > 0.0:
             for i in range(n):
                 y[i] += amp * noise[step, i]
         elif scheme == HEUN:
-            if not _retract(y, xp):
+            if not retract(y, xp, xs, False):
                 return NONFINITE, step
             gradient(J, w, p, xp, g)
-            _tangent(xp, g, v2)
+            velocity(xp, g, xs, False, v2)
             for i in range(n):
                 y[i] = x[i] + 0.5 * dt * (v1[i] + v2[i])
-        if not _retract(y, x):
+        if not retract(y, x, xs, False):
             return NONFINITE, step
         if escape[0] < 0.0:
             m_now = abs(np.dot(x, xs)) / n
