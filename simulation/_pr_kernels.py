@@ -123,7 +123,8 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
             return STATIONARY
         if stop[5] != 0.0 and m_prev >= stop[1] and loss / m <= stop[2]:
             return SUCCESS
-        if st[T] >= t_end * (1.0 - 1e-12):
+        fixed = algo != ADAPTIVE and algo != ARMIJO
+        if st[T] >= t_end - (0.5 * st[DT] if fixed else 1e-12 * t_end):
             return REACHED
         if st[STEPS] >= max_steps:
             return BUDGET
@@ -198,7 +199,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
                     elif u < prm[3]:
                         active[mu] = 0
             st[POS] = pos + 1
-            st[T] += dt
+            st[T] = (st[STEPS] + 1) * dt  # t = k dt exactly, no accumulated round-off
         st[STEPS] += 1
         if algo != ARMIJO:
             loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)

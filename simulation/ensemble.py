@@ -18,7 +18,7 @@ from ..theory.phase_retrieval import PhaseRetrieval
 from ._common import SampleError
 from .options import GradientFlow, Langevin, SimulationOptions
 from .phase_retrieval import pr_sample_bytes, run_pr_sample
-from .result import SAMPLE_FIELDS, SimulationError, SimulationResult
+from .result import REQUIRED_FIELDS, SAMPLE_FIELDS, SimulationError, SimulationResult
 from .spiked import run_spiked_sample, spiked_sample_bytes
 
 __all__ = ["simulate"]
@@ -232,7 +232,7 @@ def _assemble(samples, model, n, algorithm, options, start, m0, t_max, root,
               for name in SAMPLE_FIELDS if not done or name in done[0]}
     if not done:  # every sample failed: empty arrays of the right rank
         fields = {name: np.zeros((0, 0) if name in ("m", "e", "mu") else 0)
-                  for name in SAMPLE_FIELDS[:12]}
+                  for name in REQUIRED_FIELDS}
     return SimulationResult(
         model=_plain(model.to_dict()), algorithm=_plain(algorithm.to_dict()),
         options=_plain(options.to_dict()), n=n,

@@ -77,7 +77,8 @@ class ArmijoGradientDescent(_Algorithm):
 
     Each iteration tries eta (starting from ``grow`` times the last accepted one, capped by
     ``max_step``) and multiplies it by ``shrink`` until L(R(x - eta g)) <= L(x) - c eta |g|^2.
-    The recorded "time" is the sum of accepted steps.
+    The recorded "time" is the sum of accepted steps; each recording is taken at the first
+    accepted step at or past its grid time.
     """
 
     step: float = 1e-3

@@ -15,10 +15,11 @@ from .. import _io
 
 __all__ = ["SimulationResult", "SimulationError", "wilson_interval"]
 
-# per-sample scalars and arrays, in the order they are stacked
-SAMPLE_FIELDS = ("m", "e", "mu", "grad", "escape_time", "final_m", "final_e", "success",
-                 "stop_reason", "stop_time", "n_steps", "n_evaluations", "hessian_eigenvalues",
-                 "hessian_overlaps", "final_h", "final_h_star")
+# per-sample arrays every run produces, then the optional ones
+REQUIRED_FIELDS = ("m", "e", "mu", "escape_time", "final_m", "final_e", "success", "stop_reason",
+                   "stop_time", "n_steps", "n_evaluations")
+SAMPLE_FIELDS = (*REQUIRED_FIELDS, "grad", "hessian_eigenvalues", "hessian_overlaps", "final_h",
+                 "final_h_star")
 
 
 class SimulationError(ArithmeticError):
