@@ -18,10 +18,12 @@ class SampleError(ArithmeticError):
         self.time = time
 
 
-def record_grid(t_max: float, options, step: float | None) -> np.ndarray:
+def record_grid(t_max: float, options, step: float | None) -> tuple[np.ndarray, list[float]]:
     """Recording times: 0, then ``options.times`` or a log grid, plus the Hessian times.
 
     With a fixed ``step`` every time is rounded to a whole number of steps (duplicates dropped).
+    Returns the grid and the Hessian times as grid points (``inf`` and times past t_max map to
+    the last point).
     """
     if options.times is not None:
         ts = np.array([t for t in options.times if t <= t_max] + [t_max])
@@ -32,7 +34,10 @@ def record_grid(t_max: float, options, step: float | None) -> np.ndarray:
     ts = np.concatenate([[0.0], ts, extra])
     if step is not None:
         ts = np.round(ts / step) * step
-    return np.unique(ts)
+    ts = np.unique(ts)
+    hess_at = sorted({float(ts[np.argmin(abs(ts - min(t, t_max)))])
+                      for t in options.hessian_times})
+    return ts, hess_at
 
 
 def sphere_point(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -25,12 +25,13 @@ _RANDOM_BLOCK = 1 << 20  # random numbers drawn per block (Langevin noise, SGD c
 
 
 def pr_sample_bytes(model: PhaseRetrieval, n: int, dtype: str) -> int:
-    """Memory of one sample: the sensing matrix plus, with a Hessian, two N x N arrays."""
+    """Memory of one sample (upper bound): the sensing matrix, two N x N Hessian arrays and a
+    block of random numbers."""
     m = model.n_measurements(n)
     return m * n * np.dtype(dtype).itemsize + 16 * n * n + 8 * _RANDOM_BLOCK
 
 
-def _algorithm_args(algorithm, model: PhaseRetrieval):
+def _algorithm_args(algorithm):
     """(code, prm, initial step) for :func:`_pr_kernels.run`."""
     if isinstance(algorithm, GradientFlow):
         if algorithm.scheme not in (None, "adaptive"):
@@ -54,7 +55,7 @@ def _algorithm_args(algorithm, model: PhaseRetrieval):
 def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_max: float, options,
                   rng: np.random.Generator) -> dict:
     """Simulate one sample; returns a dict of arrays (see :class:`SimulationResult`)."""
-    code, prm, step0 = _algorithm_args(algorithm, model)
+    code, prm, step0 = _algorithm_args(algorithm)
     ev = model.loss.ev
     run = _loss_kernels.kernel(_k, "run", ev)
     loss_pass = _loss_kernels.kernel(_k, "loss_pass", ev)
@@ -70,8 +71,7 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
     A = np.ascontiguousarray(A, dtype=options.dtype)
     x = start_point(rng, xs, start, m0)
     fixed = None if code in (_k.ADAPTIVE, _k.ARMIJO) else step0
-    times = record_grid(t_max, options, fixed)
-    hess_at = sorted({times[np.argmin(abs(times - min(t, t_max)))] for t in options.hessian_times})
+    times, hess_at = record_grid(t_max, options, fixed)
     active = np.ones(m_meas, dtype=np.uint8)
     if code == _k.PSGD:
         active = (rng.random(m_meas) < algorithm.batch_fraction).astype(np.uint8)

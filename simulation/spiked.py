@@ -54,9 +54,7 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
         temperature = 0.0
     xs, J, w = _data(model, n, rng, options.convention == "all")
     x = start_point(rng, xs, start, m0)
-    times = record_grid(t_max, options, dt)
-    hess_at = {min(t, times[-1]) for t in options.hessian_times}
-    hess_at = sorted(times[np.argmin(abs(times - t))] for t in hess_at)
+    times, hess_at = record_grid(t_max, options, dt)
     n_rec = times.size
     m, e, mu = np.empty(n_rec), np.empty(n_rec), np.empty(n_rec)
     spectra, overlaps = [], []
