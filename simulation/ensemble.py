@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _io
+from .._random import root_seed
 from .._progress import progress_bar
 from ..theory.models import SpikedMatrixTensor
 from ..theory.phase_retrieval import PhaseRetrieval
@@ -22,21 +23,6 @@ from .result import REQUIRED_FIELDS, SAMPLE_FIELDS, SimulationError, SimulationR
 from .spiked import run_spiked_sample, spiked_sample_bytes
 
 __all__ = ["simulate"]
-
-
-def _root_seed(rng) -> np.random.SeedSequence:
-    if rng is None:
-        return np.random.SeedSequence()
-    if isinstance(rng, np.random.SeedSequence):
-        return rng
-    if isinstance(rng, np.random.Generator):
-        # a Generator is consumed once to make the root entropy; pass an int or a SeedSequence
-        # to be able to resume
-        return np.random.SeedSequence([int(v) for v in rng.integers(0, 2**63, size=4)])
-    if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.SeedSequence(int(rng))
-    raise TypeError(f"rng must be a non-negative int, a numpy SeedSequence or Generator, or None; "
-                    f"got {rng!r}")
 
 
 def _validate(model, n, n_samples, t_max, algorithm, start, m0, workers):
@@ -132,7 +118,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
     spiked = isinstance(model, SpikedMatrixTensor)
     if spiked and model.p not in (3, 4) and math.isfinite(model.delta_p):
         raise ValueError(f"the simulator stores dense tensors for p = 3 and 4, got p = {model.p}")
-    root = _root_seed(rng)
+    root = root_seed(rng)
     entropy = root.entropy
     seeds = [np.random.SeedSequence(entropy, spawn_key=(*root.spawn_key, i),
                                      pool_size=root.pool_size) for i in range(n_samples)]

@@ -1,0 +1,59 @@
+"""The layer's model-generic verbs: one ``solve_dmft`` and one ``thresholds`` for both models.
+
+Each forwards to the implementation for the model's type; see the linked functions for the
+full parameter lists.
+"""
+
+from __future__ import annotations
+
+from . import dmft as _spiked_dmft
+from . import pr_dmft as _pr_dmft
+from . import pr_thresholds as _pr_thresholds
+from . import spiked_thresholds as _spiked_thresholds
+from .losses import Loss
+from .phase_retrieval import PhaseRetrieval
+
+__all__ = ["solve_dmft", "thresholds"]
+
+
+def solve_dmft(model, t_max: float, **kwargs):
+    """Large-N dynamics of either model.
+
+    Parameters
+    ----------
+    model : SpikedMatrixTensor, MixedSpherical or PhaseRetrieval
+    t_max : float
+        Final time (units of dx/dt = -grad L - lambda x).
+    **kwargs
+        Spherical models: see :func:`saddlesurf.theory.dmft.solve_dmft` (fixed-grid CHSCK
+        equations [S3.1]-[S3.2]; ``m0`` in (0, 1) required). Phase retrieval: see
+        :func:`saddlesurf.theory.pr_dmft.solve_pr_dmft` (effective-process DMFT [P6]; ``m0`` in
+        [0, 1), ``temperature``, ``batch_fraction``/``persistence``, ``options``, ``rng``).
+
+    Returns
+    -------
+    DMFTResult or PRDMFTResult
+    """
+    if isinstance(model, PhaseRetrieval):
+        return _pr_dmft.solve_pr_dmft(model, t_max, **kwargs)
+    return _spiked_dmft.solve_dmft(model, t_max, **kwargs)
+
+
+def thresholds(model, *args, **kwargs):
+    """Thresholds of either model.
+
+    Parameters
+    ----------
+    model : SpikedMatrixTensor, int, PhaseRetrieval or Loss
+        Spiked matrix-tensor model or its order p (then ``delta_p``): lines of 1/Delta2, see
+        :func:`saddlesurf.theory.spiked_thresholds.thresholds`. Phase retrieval or a loss:
+        values of alpha (it, amp_weak, amp, spectral, bbp_init), see
+        :func:`saddlesurf.theory.pr_thresholds.pr_thresholds`.
+
+    Returns
+    -------
+    SpikedThresholds or PRThresholds
+    """
+    if isinstance(model, PhaseRetrieval | Loss):
+        return _pr_thresholds.pr_thresholds(model, *args, **kwargs)
+    return _spiked_thresholds.thresholds(model, *args, **kwargs)
