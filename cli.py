@@ -6,6 +6,9 @@ phase-diagram  all lines of the spiked matrix-tensor phase diagram (p = 3, 4 by 
                CSV of the lines + PNG/PDF figure.
 dmft           integrate the large-N dynamics at one point; result (.npz + .json) + figure.
 simulate       a finite-N ensemble of either model; result (.npz + .json) + quick figure.
+phase-retrieval  thresholds of phase retrieval (alpha_IT, AMP, spectral, alpha_BBP^init per
+               loss, alpha_c from signal-projected gradient flow and optionally the DMFT):
+               JSON + CSV table, figure of the random-start Hessian spectrum and of alpha_c.
 """
 
 from __future__ import annotations
@@ -151,6 +154,84 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_phase_retrieval(args) -> int:
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._progress import progress_bar
+    from .simulation import SimulationOptions, simulate
+    from .theory import (
+        BoundedLoss,
+        PhaseRetrieval,
+        PRDMFTOptions,
+        RegularisedLoss,
+        SquareLoss,
+        critical_ratio,
+        glm_spectrum,
+        initial_law,
+        solve_dmft,
+        thresholds,
+    )
+    from .theory.figures import plot_critical_ratio, plot_glm_spectrum
+
+    loss = RegularisedLoss(args.a)
+    stem = Path(args.out)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    table = {"loss": repr(loss), **thresholds(loss).table(),
+             "bbp_init": {repr(lo): thresholds(lo).bbp_init
+                          for lo in (loss, SquareLoss(), BoundedLoss())}}
+    routes = {}
+    with progress_bar(len(args.alphas) * (1 + args.dmft), "alpha_c", not args.quiet) as bar:
+        states = {}
+        for a in args.alphas:  # route (b): signal-projected gradient flow [P4.5b]
+            states[a] = simulate(PhaseRetrieval(a, loss), args.n, t_max=args.t_max,
+                                 n_samples=args.samples, start="projected", rng=args.seed,
+                                 options=SimulationOptions(keep_final_state=True, n_times=3))
+            bar.update(1)
+        routes["simulation"] = critical_ratio(loss, states=states, rng=args.seed)
+        if args.dmft:  # route (a): DMFT from m0 = 0 [P4.5a]
+            opts = PRDMFTOptions(n_times=args.dmft_points, n_paths=args.dmft_paths,
+                                 law_times=(args.t_max / 4, args.t_max / 2, args.t_max))
+            runs = []
+            for a in args.alphas:
+                runs.append(solve_dmft(PhaseRetrieval(a, loss), args.t_max, m0=0.0,
+                                       options=opts, rng=args.seed))
+                bar.update(1)
+            routes["dmft"] = critical_ratio(loss, dmft=runs, rng=args.seed)
+    table["alpha_c"] = {k: {"alpha_c": v.alpha_c, "error": v.error, "route": v.route,
+                            "alphas": v.alphas.tolist(), "margins": v.margins.tolist(),
+                            "trend": {t: np.asarray(x).tolist() for t, x in v.trend.items()}}
+                        for k, v in routes.items()}
+    stem.with_suffix(".json").write_text(json.dumps(table, indent=2))
+    with open(stem.with_suffix(".csv"), "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["threshold", "alpha", "error"])
+        for k in ("it", "amp_weak", "amp", "spectral"):
+            w.writerow([k, repr(table[k]), ""])
+        for k, v in table["bbp_init"].items():
+            w.writerow([f"bbp_init {k}", repr(v), ""])
+        for k, v in routes.items():
+            w.writerow([f"alpha_c ({k}, N = {args.n})" if k == "simulation" else
+                        f"alpha_c ({k})", repr(v.alpha_c), repr(v.error)])
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    plot_glm_spectrum(glm_spectrum(initial_law(loss), args.alpha), ax=axes[0])
+    axes[0].set_title(f"random-start Hessian, {loss!r}, alpha = {args.alpha:g}", fontsize=9)
+    plot_critical_ratio(routes["simulation"], ax=axes[1])
+    figs = _save_figure(fig, stem)
+    for k in ("it", "amp_weak", "amp", "spectral"):
+        print(f"{k:>10s}: alpha = {table[k]:.6g}")
+    for k, v in table["bbp_init"].items():
+        print(f"  bbp_init: alpha = {v:.6g}  {k}")
+    for k, v in routes.items():
+        print(f"   alpha_c: {v.alpha_c:.4g} +- {v.error:.2g}  ({k} route)")
+    print(f"table -> {stem}.json/.csv\nfigure -> {', '.join(map(str, figs))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m saddlesurf", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,6 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--out", default=str(DEFAULT_OUT / "simulation"), help="output stem")
     si.add_argument("--quiet", action="store_true", help="no progress bar")
     si.set_defaults(func=cmd_simulate)
+
+    pr = sub.add_parser("phase-retrieval", help="thresholds of phase retrieval and alpha_c")
+    pr.add_argument("--a", type=float, default=0.01, help="regulariser of l_a [P2.2]")
+    pr.add_argument("--alpha", type=float, default=6.0, help="alpha of the Hessian plot")
+    pr.add_argument("--alphas", type=float, nargs="+", default=[2.0, 4.0, 6.0, 9.0],
+                    help="alpha grid of the alpha_c routes")
+    pr.add_argument("--n", type=int, default=150, help="N of the projected-GF route")
+    pr.add_argument("--samples", type=int, default=4, help="samples per alpha")
+    pr.add_argument("--t-max", type=float, default=60.0, help="length of the GF runs")
+    pr.add_argument("--dmft", action="store_true",
+                    help="also the DMFT route from m0 = 0 (slow; see docs for its limits)")
+    pr.add_argument("--dmft-points", type=int, default=60)
+    pr.add_argument("--dmft-paths", type=int, default=4000)
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--out", default=str(DEFAULT_OUT / "phase_retrieval"), help="output stem")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr.set_defaults(func=cmd_phase_retrieval)
     return ap
 
 

@@ -60,3 +60,22 @@ def test_simulate_command_for_both_models(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "saddlesurf", "simulate", "pr", "--alpha", "-1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "alpha" in bad.stderr
+
+
+def test_phase_retrieval_command(tmp_path):
+    import json
+
+    out = tmp_path / "pr"
+    subprocess.run([sys.executable, "-m", "saddlesurf", "phase-retrieval", "--alphas", "2", "4",
+                    "6", "--n", "100", "--samples", "3", "--t-max", "40", "--out", str(out),
+                    "--quiet"], check=True)
+    table = json.loads(out.with_suffix(".json").read_text())
+    assert table["amp_weak"] == np.float64(table["amp_weak"]) and abs(table["amp"] - 1.13) < 0.01
+    assert abs(table["bbp_init"]["RegularisedLoss(a=0.01)"] - 2.8507519913) < 1e-8
+    sim = table["alpha_c"]["simulation"]
+    assert 2 < sim["alpha_c"] < 6 and sim["route"] == "simulation" and sim["error"] > 0
+    w, h = _png_size(out.with_suffix(".png"))
+    assert w > 1000 and h > 400
+    bad = subprocess.run([sys.executable, "-m", "saddlesurf", "phase-retrieval", "--a", "-1",
+                          "--out", str(out), "--quiet"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "a must be a positive" in bad.stderr

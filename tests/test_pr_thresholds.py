@@ -8,6 +8,7 @@ from saddlesurf.theory import (
     PhaseRetrieval,
     PRThresholds,
     RegularisedLoss,
+    SquareLoss,
     amp_state_evolution,
     optimal_preprocessing,
     spectral_threshold,
@@ -39,6 +40,8 @@ def test_ordering_and_loss_dependence():
     assert th.spectral <= th.amp_weak + 1e-3 < th.amp < th.bbp_init
     assert th.bbp_init == pytest.approx(2.8507519913, abs=1e-8)
     assert thresholds(RegularisedLoss(0.1)).bbp_init != pytest.approx(th.bbp_init, rel=1e-3)
+    # the square loss has no finite lower edge [P2.1]: no threshold is reported
+    assert thresholds(SquareLoss()).bbp_init != thresholds(SquareLoss()).bbp_init  # NaN
     # no initial-Hessian transition for the bounded loss in the searched range
     assert thresholds(BoundedLoss()).bbp_init != thresholds(BoundedLoss()).bbp_init  # NaN
 

@@ -39,12 +39,12 @@ def solve_dmft(model, t_max: float, **kwargs):
     return _spiked_dmft.solve_dmft(model, t_max, **kwargs)
 
 
-def thresholds(model, *args, **kwargs):
+def thresholds(model_or_p, *args, **kwargs):
     """Thresholds of either model.
 
     Parameters
     ----------
-    model : SpikedMatrixTensor, int, PhaseRetrieval or Loss
+    model_or_p : SpikedMatrixTensor, int, PhaseRetrieval or Loss
         Spiked matrix-tensor model or its order p (then ``delta_p``): lines of 1/Delta2, see
         :func:`saddlesurf.theory.spiked_thresholds.thresholds`. Phase retrieval or a loss:
         values of alpha (it, amp_weak, amp, spectral, bbp_init), see
@@ -54,6 +54,6 @@ def thresholds(model, *args, **kwargs):
     -------
     SpikedThresholds or PRThresholds
     """
-    if isinstance(model, PhaseRetrieval | Loss):
-        return _pr_thresholds.pr_thresholds(model, *args, **kwargs)
-    return _spiked_thresholds.thresholds(model, *args, **kwargs)
+    if isinstance(model_or_p, PhaseRetrieval | Loss):
+        return _pr_thresholds.pr_thresholds(model_or_p, *args, **kwargs)
+    return _spiked_thresholds.thresholds(model_or_p, *args, **kwargs)

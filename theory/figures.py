@@ -6,7 +6,7 @@ import numpy as np
 
 from .spiked_thresholds import SpikedThresholds
 
-__all__ = ["plot_phase_diagram", "plot_dmft"]
+__all__ = ["plot_phase_diagram", "plot_dmft", "plot_glm_spectrum", "plot_critical_ratio"]
 
 _STYLE = {
     "it": ("information-theoretic", "k", ":"),
@@ -85,3 +85,48 @@ def plot_dmft(result, axes=None):
     axes[0].set_title(f"{result.model!r}, T={result.temperature:g}", fontsize=8, loc="left")
     axes[0].figure.tight_layout()
     return axes
+
+
+def plot_glm_spectrum(spectrum, *, ax=None, hessian: bool = True, points: int = 400):
+    """Bulk density and BBP outlier of a :class:`~saddlesurf.theory.GLMSpectrum` [P4.2].
+
+    Parameters
+    ----------
+    spectrum : GLMSpectrum
+    ax : matplotlib Axes, optional
+    hessian : bool
+        Plot Hessian eigenvalues (W minus alpha nu) when nu is known, else eigenvalues of W.
+    points : int
+        Density evaluation points between the edges (the upper edge is clipped at 4x the
+        distance between the lower edge and the bulk mean, for unbounded g).
+    """
+    ax = _axes(ax)
+    shift = spectrum.shift if hessian and np.isfinite(spectrum.shift) else 0.0
+    lo, hi = spectrum.edges
+    mean = spectrum.alpha * float(spectrum.law.weights @ spectrum.law.g)
+    hi = min(hi, lo + 4 * max(mean - lo, 1e-12)) if np.isfinite(hi) else lo + 4 * (mean - lo)
+    x = np.linspace(lo, hi, points)
+    ax.plot(x - shift, spectrum.density(x), color="C0", label="bulk density")
+    if spectrum.has_outlier:
+        ax.axvline(spectrum.outlier - shift, color="C3", ls="--",
+                   label=f"outlier, overlap$^2$ = {spectrum.overlap:.3f}")
+    ax.axvline(lo - shift, color="0.5", lw=0.8, label="lower edge")
+    ax.set_xlabel("Hessian eigenvalue" if shift else "eigenvalue of W")
+    ax.set_ylabel("density")
+    ax.set_title(f"alpha = {spectrum.alpha:g}")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_critical_ratio(cr, *, ax=None):
+    """Edge margin F(s_-) against alpha with its bootstrap errors and alpha_c [P4.5]."""
+    ax = _axes(ax)
+    ax.errorbar(cr.alphas, cr.margins, yerr=np.nan_to_num(cr.margin_errors), fmt="o-",
+                label=f"{cr.route} states")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.axvline(cr.alpha_c, color="C3", ls="--",
+               label=f"alpha_c = {cr.alpha_c:.3g} +- {cr.error:.2g}")
+    ax.set_xlabel("alpha")
+    ax.set_ylabel("F(s_-)  (outlier iff < 0)")
+    ax.legend(fontsize=8)
+    return ax

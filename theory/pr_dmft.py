@@ -11,9 +11,11 @@ The closure of [P6] is solved as a damped fixed point over the whole time window
    kernel alpha E[g(t) r(t,u) g(u)] (g = s l''; the spec's -alpha M~ with r~ = -r g);
 4. integrate m, C and R on the grid; mix with the previous iterate (``damping`` = weight of the old
    one) and stop when the largest change of (C, R, m) is below ``tol``;
-5. do this on growing windows [0, t_w] (doubling the number of grid points), each seeded by the
-   previous one: the map is causal, and Picard iteration over a long window first amplifies
-   errors like (L t)^n / n! before converging.
+5. do this on growing windows [0, t_w], each seeded by the previous one: the map is causal, and
+   Picard iteration over a window first amplifies errors like (L dt)^n / n! (L the largest
+   rate, dt the unsolved length) before converging. A window twice as long in time is tried
+   first; when its iteration diverges the extension is halved (down to one grid point) and the
+   growth factor reduced, and it recovers after successes.
 
 S paths behave like a finite system of M ~ S measurements; the Monte Carlo error is reported from
 ``n_batches`` independent batches, each iterated to its own fixed point from the full solution
@@ -83,8 +85,7 @@ class PRDMFTOptions:
     law_times : tuple of float
         Times (nearest grid point) at which the paths' (h(t), h*) are kept, for [P4.5a].
     first_window : int
-        Grid points of the first window; each converged window is doubled until the grid is
-        covered (Picard iteration of the causal map over a long window amplifies errors).
+        Grid points of the first window (see step 5 of the module docstring for the growth).
     """
 
     n_times: int = 120
@@ -416,50 +417,66 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
                          if k not in ("max_iter", "n_batches", "batch_iter", "law_times")},
              "spawn_key": list(root.spawn_key)}
     ident = json.loads(json.dumps(ident))  # as it reads back from the checkpoint
-    windows = _windows(k, opts.first_window)
     state = _extend((np.ones((1, 1)), np.ones((1, 1)), np.full(1, float(m0))), times)
-    start, history, control = (0, 0), [], (opts.damping, math.inf, 0)
+    # progress: [window end kw, iterations done in it, converged points, growth factor]
+    pos, history, control = [min(opts.first_window, k), 0, 1, 2.0], [], (
+        opts.damping, math.inf, 0)
     if checkpoint is not None and _io.stem_of(checkpoint).with_suffix(".json").exists():
         arrays, meta = _io.load_pair(checkpoint)
         if meta.get("ident") != ident:
             raise ValueError(f"checkpoint {checkpoint} belongs to a different run; remove it or "
                              "choose another path")
         state = (arrays["C"], arrays["R"], arrays["m"])
-        start, history = tuple(meta["position"]), [float(v) for v in arrays["history"]]
+        pos, history = list(meta["position"]), [float(v) for v in arrays["history"]]
         control = tuple(meta["control"])
+    resumed_from = list(pos)
 
     def step(s, kw, sel=slice(0, opts.n_paths), keep_=None):
         return _evaluate(model, temperature, times[:kw], lo[:kw], hi[:kw], P, sel, *s,
                          keep=keep_)
 
-    bar = progress_bar(len(windows), "DMFT windows", progress, unit="window")
-    bar.update(start[0])
-    its, dampings = 0, []
-    try:
-        for w in range(start[0], len(windows)):
-            kw = windows[w]
+    def save(s, ctl):
+        if checkpoint is not None:
+            C, R, m = _extend(s, times)
+            _io.save_pair(checkpoint, {"C": C, "R": R, "m": m, "history": np.array(history)},
+                          {"ident": ident, "position": pos, "control": list(ctl)})
 
-            def on_iter(it, s, change, ctl, w=w):
+    bar = progress_bar(k, "DMFT grid points", progress, unit="pt")
+    bar.update(pos[2])
+    its, windows, dampings = 0, [], []
+    try:
+        while True:
+            kw = pos[0]
+
+            def on_iter(it, s, change, ctl, kw=kw):
                 history.append(change)
                 bar.set_postfix_str(f"t <= {times[kw - 1]:.3g}, change={change:.2e}")
-                if checkpoint is not None:
-                    C, R, m = _extend(s, times)
-                    _io.save_pair(checkpoint, {"C": C, "R": R, "m": m,
-                                               "history": np.array(history)},
-                                  {"ident": ident, "position": [w, it], "control": list(ctl)})
+                pos[1] = it
+                save(s, ctl)
 
             sub = tuple(a[:kw, :kw] if a.ndim == 2 else a[:kw] for a in state)
-            first = start[1] if w == start[0] else 0
-            ctl = control if w == start[0] else (opts.damping, math.inf, 0)
-            sub, obs, it, change, how, ctl = _iterate(
-                sub, lambda s_, kw=kw: step(s_, kw), opts.tol, opts.max_iter, ctl, first,
+            first = pos[1]
+            new, obs, it, change, how, ctl = _iterate(
+                sub, lambda s_, kw=kw: step(s_, kw), opts.tol, opts.max_iter, control, first,
                 on_iter)
-            dampings.append(ctl[0])
             its += it - first
-            state = _extend(sub, times)
-            if how != "converged":
+            if how == "diverged" and kw - pos[2] > 1:
+                # Picard transient too large: retry a shorter extension of the solved part
+                pos[3] = max(1.05, math.sqrt(pos[3]))
+                pos[0] = pos[2] + max(1, (kw - pos[2]) // 2)
+                pos[1], control = 0, (opts.damping, math.inf, 0)
+                continue
+            state = _extend(new, times)
+            windows.append(kw)
+            dampings.append(ctl[0])
+            if how != "converged" or kw == k:
                 break
-            bar.update(1)
+            bar.update(kw - pos[2])
+            target = times[kw - 1] * pos[3] if pos[3] > 1.05 else times[kw]
+            nxt = min(k, max(kw + 1, int(np.searchsorted(times, target, "right"))))
+            pos[:] = [nxt, 0, kw, min(2.0, pos[3] ** 1.5)]
+            control = (opts.damping, math.inf, 0)
+            save(new, control)
     finally:
         bar.close()
     result = PRDMFTResult(
@@ -470,7 +487,7 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
         R=state[1], seed_entropy=str(root.entropy), versions=_io.versions(),
         stats={"iterations": its, "final_change": change, "windows": windows,
                "damping": dampings,
-               "resumed_from": list(start), "n_paths": opts.n_paths,
+               "resumed_from": resumed_from, "n_paths": opts.n_paths,
                "history": [float(h) for h in history]})
     if how != "converged":
         result.status = "failed"
@@ -494,18 +511,6 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
                       f"{len(windows)} windows)")
     result.stats["wall_time_s"] = time.perf_counter() - t0
     return result
-
-
-def _windows(k: int, first: int) -> list[int]:
-    """Growing windows (numbers of grid points) ending with the full grid.
-
-    The DMFT map is causal, so Picard iteration on a window of length t converges, but its
-    transient grows like (L t)^n / n! (L ~ the largest rate); doubling windows keep L t small.
-    """
-    out = [min(first, k)]
-    while out[-1] < k:
-        out.append(min(2 * out[-1], k))
-    return out
 
 
 def _extend(state, times):

@@ -24,7 +24,7 @@ from scipy.optimize import minimize_scalar
 from .glm_spectrum import JointLaw, bbp_ratio, initial_law
 from .losses import Loss
 from .phase_retrieval import PhaseRetrieval
-from .quadrature import gaussian_grid
+from .quadrature import gaussian_grid, gaussian_nodes
 
 __all__ = ["PRThresholds", "pr_thresholds", "amp_state_evolution", "amp_mse_rhs",
            "optimal_preprocessing", "spectral_law", "spectral_threshold", "PR_LINES"]
@@ -125,7 +125,9 @@ class PRThresholds:
     Attributes
     ----------
     it, amp_weak, amp, spectral, bbp_init : float
-        ``bbp_init`` is NaN when the loss has no initial-Hessian transition in the searched range.
+        ``bbp_init`` is NaN when the loss has no initial-Hessian transition in the searched
+        range, or when its curvature is unbounded below (square loss [P2.1]: no finite lower
+        edge at N = inf).
     loss : str
         repr of the loss ``bbp_init`` refers to.
     q0 : float
@@ -170,12 +172,25 @@ def pr_thresholds(model: PhaseRetrieval | Loss, *, q0: float = 1e-3, delta: floa
     if not 0 < q0 < 0.99:
         raise ValueError(f"q0 must lie in (0, 0.99), got {q0!r}")
     weak, amp = _amp_lines(q0)
-    try:
-        init = bbp_ratio(initial_law(loss), bracket=bracket)
-    except ValueError:
-        init = math.nan
+    init = math.nan
+    if not _curvature_unbounded_below(loss):
+        try:
+            init = bbp_ratio(initial_law(loss), bracket=bracket)
+        except ValueError:
+            pass
     return PRThresholds(ALPHA_IT_REAL, weak, amp, spectral_threshold(delta=delta), init,
                         repr(loss), q0)
+
+
+def _curvature_unbounded_below(loss: Loss) -> bool:
+    """True when min l''(h; y) at a random start keeps falling toward the quadrature cutoff
+    (e.g. the square loss [P2.1]): the large-N lower edge is then at -inf and a finite-N
+    threshold drifts with log N, so no alpha_BBP^init is reported."""
+    x, _ = gaussian_nodes()
+    h, u = np.meshgrid(x, x)
+    g = loss.d2(h, u * u)
+    inner = g[(np.abs(h) <= 8) & (np.abs(u) <= 8)].min()
+    return g.min() < inner - 0.1 * (1 + abs(inner))
 
 
 def _positive(name: str, v) -> float:
