@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _io
 from .._progress import progress_bar
-from .._random import root_seed
+from .._seeding import root_seed
 from ..theory.models import SpikedMatrixTensor
 from ..theory.phase_retrieval import PhaseRetrieval
 from ._common import SampleError

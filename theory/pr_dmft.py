@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import _io
 from .._progress import progress_bar
-from .._random import root_seed
+from .._seeding import root_seed
 from . import _loss_kernels
 from . import _pr_dmft_kernels as _k
 from .glm_spectrum import JointLaw, state_law
