@@ -39,19 +39,16 @@ from .._progress import progress_bar
 from .._seeding import root_seed
 from . import _loss_kernels
 from . import _pr_dmft_kernels as _k
+from .dmft import IntegrationError
 from .glm_spectrum import JointLaw, state_law
 from .phase_retrieval import PhaseRetrieval
 
 __all__ = ["PRDMFTOptions", "PRDMFTResult", "DMFTConvergenceError", "solve_pr_dmft"]
 
 
-class DMFTConvergenceError(ArithmeticError):
+class DMFTConvergenceError(IntegrationError):
     """The damped iteration diverged or did not reach ``tol``; ``result`` holds the last iterate
     (also on disk when a checkpoint was given)."""
-
-    def __init__(self, message: str, result=None):
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True)
