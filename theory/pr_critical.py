@@ -148,10 +148,11 @@ def critical_ratio(model: PhaseRetrieval | Loss, *, dmft: Sequence | None = None
         if not states:
             raise ValueError("route 'simulation' needs states: {alpha: SimulationResult or "
                              "[(h, h_star), ...]} from signal-projected gradient flow")
-        alphas = np.array(sorted(float(a) for a in states))
+        items = sorted(states.items(), key=lambda kv: float(kv[0]))
+        alphas = np.array([float(a) for a, _ in items])
         laws, groups = [], []
-        for a in alphas:
-            h, hs, m, grp = _pool(states[a] if a in states else states[_key(states, a)])
+        for a, entry in zip(alphas, (e for _, e in items), strict=True):
+            h, hs, m, grp = _pool(entry)
             laws.append(state_law(loss, h, hs, m=m, trim=trim,
                                   description=f"projected GF states, alpha = {a:g}"))
             groups.append(grp)
@@ -168,10 +169,6 @@ def critical_ratio(model: PhaseRetrieval | Loss, *, dmft: Sequence | None = None
     msg = (f"alpha_c from {route} states on {alphas.size} alphas, linear interpolation of "
            f"F(s_-); bootstrap of {n_boot} replicas ({boot.size - ok.size} without a crossing)")
     return CriticalRatio(alpha_c, error, route, alphas, margins, errors, trend_d, msg)
-
-
-def _key(states: Mapping, a: float):
-    return min(states, key=lambda k: abs(float(k) - a))
 
 
 def _pool(entry):

@@ -295,7 +295,7 @@ class _Paths:
         self.n_chunks = 4 * nb.get_num_threads()
 
 
-def _evaluate(model, temperature, times, lo, hi, P: _Paths, sel: slice, C, R, m,
+def _evaluate(model, temperature, lo, hi, P: _Paths, sel: slice, C, R, m,
               keep: list[int] | None = None):
     """One application of the DMFT map on the paths ``sel``: returns (C, R, m), observables."""
     alpha = model.alpha
@@ -429,7 +429,7 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
     resumed_from = list(pos)
 
     def step(s, kw, sel=slice(0, opts.n_paths), keep_=None):
-        return _evaluate(model, temperature, times[:kw], lo[:kw], hi[:kw], P, sel, *s,
+        return _evaluate(model, temperature, lo[:kw], hi[:kw], P, sel, *s,
                          keep=keep_)
 
     def save(s, ctl):
