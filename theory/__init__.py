@@ -6,7 +6,7 @@ Equation tags refer to ``shared/spec/spiked_matrix_tensor.md`` ([S3.1], ...) and
 """
 
 from .dispatch import solve_dmft, thresholds
-from .dmft import DMFTOptions, DMFTResult, IntegrationError, TwoTimeFunction
+from .dmft import AccuracyWarning, DMFTOptions, DMFTResult, IntegrationError, TwoTimeFunction
 from .fixed_points import FixedPoint, gradient_flow_fixed_point, nishimori_fixed_point
 from .glm_spectrum import GLMSpectrum, JointLaw, bbp_ratio, glm_spectrum, initial_law, state_law
 from .kac_rice import ComplexityResult, complexity, minimum_mu
@@ -22,6 +22,7 @@ from .pr_thresholds import (
     spectral_law,
     spectral_threshold,
 )
+from .relaxation import RelaxationTimeFit, fit_relaxation_times, relaxation_time_fit
 from .spiked_thresholds import SpikedThresholds
 from .threshold_states import HessianSpectrum, ThresholdState, hessian_spectrum, threshold_state
 
@@ -29,6 +30,7 @@ __all__ = [
     "SpikedMatrixTensor", "MixedSpherical", "SphericalModel",
     "PhaseRetrieval", "Loss", "SquareLoss", "RegularisedLoss", "BoundedLoss", "CustomLoss",
     "solve_dmft", "DMFTOptions", "DMFTResult", "TwoTimeFunction", "IntegrationError",
+    "AccuracyWarning",
     "PRDMFTOptions", "PRDMFTResult", "DMFTConvergenceError",
     "complexity", "ComplexityResult", "minimum_mu",
     "thresholds", "SpikedThresholds", "PRThresholds",
@@ -37,4 +39,5 @@ __all__ = [
     "JointLaw", "GLMSpectrum", "glm_spectrum", "bbp_ratio", "initial_law", "state_law",
     "amp_state_evolution", "optimal_preprocessing", "spectral_law", "spectral_threshold",
     "critical_ratio", "CriticalRatio",
+    "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit",
 ]

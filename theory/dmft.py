@@ -21,11 +21,14 @@ import numpy as np
 from .. import _io
 from .._progress import progress_bar
 from . import _kernels
+from . import dmft_doubling as _doubling
+from .dmft_doubling import AccuracyWarning
 from .models import SphericalModel, model_from_dict
 
-__all__ = ["solve_dmft", "DMFTOptions", "DMFTResult", "TwoTimeFunction", "IntegrationError"]
+__all__ = ["solve_dmft", "DMFTOptions", "DMFTResult", "TwoTimeFunction", "IntegrationError",
+           "AccuracyWarning"]
 
-_SCHEMES = ("euler", "heun", "trapezoid")
+_SCHEMES = ("euler", "heun", "trapezoid", "doubling")
 
 
 class IntegrationError(ArithmeticError):
@@ -48,13 +51,16 @@ class DMFTOptions:
     dt : float
         Step h of the fixed grid t_i = i h (time units of [S2]). The explicit schemes are stable
         roughly while h (mu + 2 sqrt(Q''(1))) < 2 [S3.4].
-    scheme : {"heun", "trapezoid", "euler"}
-        All use the trapezoid rule for the memory integrals. "euler": explicit Euler, the
+    scheme : {"heun", "trapezoid", "euler", "doubling"}
+        The fixed-grid schemes use the trapezoid rule for the memory integrals. "euler":
+        explicit Euler, the
         authors' scheme [S3.4], first order in h, one evaluation per step. "heun":
         predictor-corrector (Euler predictor, one trapezoid corrector; two evaluations per
         step), second order. "trapezoid": the corrector iterated to ``corrector_tol`` (implicit
         trapezoid rule), second order with an error constant about ten times smaller than
-        Heun's; 3-10 evaluations per step.
+        Heun's; 3-10 evaluations per step. "doubling": the long-time grid-doubling scheme of
+        [S3.4] (see ``window``); ``dt`` is then the initial step (0.01 is a good choice) and
+        memory stays bounded whatever ``t_max``.
     store_two_time : bool or tuple of float
         True: keep C and R in the result (packed lower triangle, n(n+1)/2 doubles each).
         A tuple of waiting times t_w: keep only the slices C(t, t_w), R(t, t_w) for all t
@@ -63,6 +69,25 @@ class DMFTOptions:
         "trapezoid" only: stop the corrector when the largest change of the new row is below.
     max_corrector_iterations : int
         "trapezoid" only: cap on corrector passes per step.
+    window : int
+        "doubling" only: the window holds ``window + 1`` grid points; when it is full every
+        other point is dropped and the step doubles. This sets the accuracy (the step at time
+        t is about 2 t/window; error ~ window^-2 early, ~ window^-1/2 deep in the aging regime)
+        and the cost (O(window^3) per doubling of t).
+    near_diagonal : int
+        "doubling" only: once the step exceeds the fast relaxation time the lags
+        1..near_diagonal are copied from the previous row (time-translation invariance next
+        to the diagonal, Kim-Latz). With 1 the scheme goes unstable once the step exceeds
+        ~100; near a threshold escape times depend on this closure (see docs, sharp bits).
+    tolerance : float
+        "doubling" only: a warning (:class:`AccuracyWarning`) is raised when the a-posteriori
+        error estimate of m, mu or e exceeds it.
+    max_sweeps : int
+        "doubling" only: cap on the (under-relaxed Jacobi) sweeps that solve one row to
+        ``corrector_tol``.
+    error_estimate : bool
+        "doubling" only: run the problem again with ``window // 2`` (about 1/8 of the cost)
+        and report the largest difference of m, mu, e in ``stats["error_estimate"]``.
     """
 
     dt: float = 0.05
@@ -70,6 +95,11 @@ class DMFTOptions:
     store_two_time: bool | tuple[float, ...] = True
     corrector_tol: float = 1e-10
     max_corrector_iterations: int = 50
+    window: int = 512
+    near_diagonal: int = 2
+    tolerance: float = 1e-3
+    max_sweeps: int = 1000
+    error_estimate: bool = True
 
     def __post_init__(self):
         if not (isinstance(self.dt, int | float) and math.isfinite(self.dt) and self.dt > 0):
@@ -87,6 +117,17 @@ class DMFTOptions:
                 and self.max_corrector_iterations >= 1):
             raise ValueError("max_corrector_iterations must be an integer >= 1, got "
                              f"{self.max_corrector_iterations!r}")
+        if not (isinstance(self.window, int) and self.window >= 16 and self.window % 4 == 0):
+            raise ValueError(f"window must be an integer >= 16 divisible by 4, got "
+                             f"{self.window!r}")
+        if not (isinstance(self.near_diagonal, int)
+                and 1 <= self.near_diagonal <= self.window // 8):
+            raise ValueError(f"near_diagonal must be an integer in [1, window/8], got "
+                             f"{self.near_diagonal!r}")
+        if not (isinstance(self.max_sweeps, int) and self.max_sweeps >= 1):
+            raise ValueError(f"max_sweeps must be an integer >= 1, got {self.max_sweeps!r}")
+        if not self.tolerance > 0:
+            raise ValueError(f"tolerance must be > 0, got {self.tolerance!r}")
 
     @property
     def order(self) -> int:
@@ -164,14 +205,20 @@ class DMFTResult:
         The problem solved (T = 0: gradient flow).
     options : DMFTOptions
     times : ndarray, shape (n,)
-        t_i = i dt.
+        t_i = i dt (fixed grid); for "doubling" every time computed, the step doubling with
+        each window.
     m, mu, e : ndarray, shape (n,)
         Overlap x.x*/N, Lagrange multiplier, energy density H/N [S3.1].
     C, R : TwoTimeFunction or None
         Correlation and response (None unless ``store_two_time`` is True).
     columns : dict or None
         With waiting times in ``store_two_time``: {"t_w": grid times, "C": C(t_i, t_w),
-        "R": R(t_i, t_w)}, arrays of shape (k,), (n, k), (n, k).
+        "R": R(t_i, t_w)}, arrays of shape (k,), (n, k), (n, k). For "doubling" the slices are
+        "C" and "chi" = int_{t_w}^{t} R(t, s) ds (the integrated response), interpolated
+        linearly along each row and NaN for t < t_w.
+    window : dict or None
+        "doubling" with ``store_two_time=True``: the final window, {"times": (w,), "C": (w, w),
+        "chi": (w, w)} (lower triangles; chi(t, t') = int_{t'}^t R(t, s) ds).
     status : str
         "success", or "failed" for a partial result carried by an :class:`IntegrationError`.
     message : str
@@ -192,6 +239,7 @@ class DMFTResult:
     C: TwoTimeFunction | None
     R: TwoTimeFunction | None
     columns: dict | None = None
+    window: dict | None = None
     status: str = "success"
     message: str = ""
     stats: dict = field(default_factory=dict)
@@ -220,6 +268,8 @@ class DMFTResult:
             arrays["R"] = self.R.packed
         if self.columns is not None:
             arrays.update({f"columns_{k}": v for k, v in self.columns.items()})
+        if self.window is not None:
+            arrays.update({f"window_{k}": v for k, v in self.window.items()})
         return _io.save_pair(path, arrays, self._meta())
 
     @classmethod
@@ -236,6 +286,8 @@ class DMFTResult:
                    C=TwoTimeFunction(arrays["C"], n, True) if two else None,
                    R=TwoTimeFunction(arrays["R"], n, False) if two else None,
                    columns={k[8:]: v for k, v in arrays.items() if k.startswith("columns_")}
+                   or None,
+                   window={k[7:]: v for k, v in arrays.items() if k.startswith("window_")}
                    or None,
                    status=meta["status"], message=meta["message"], stats=meta["stats"],
                    versions=meta["versions"])
@@ -317,6 +369,9 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
     _validate(model, t_max, m0, temperature)
     opts = options or DMFTOptions(dt=float(dt), scheme=scheme,
                                   store_two_time=store_two_time)
+    if opts.scheme == "doubling":
+        return _solve_doubling(model, float(t_max), float(m0), float(temperature), opts,
+                               progress, checkpoint, checkpoint_every)
     h = opts.dt
     n_steps = max(1, math.ceil(t_max / h - 1e-9))
     n = n_steps + 1
@@ -409,6 +464,38 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
         result.status = "failed"
         raise IntegrationError(result.message, result)
     result.message = f"integrated to t = {n_steps * h:g} in {n_steps} steps"
+    return result
+
+
+def _solve_doubling(model, t_max, m0, T, opts, progress, checkpoint, checkpoint_every,
+                    stop_m=None) -> DMFTResult:
+    """The grid-doubling scheme [S3.4] behind :func:`solve_dmft` (``scheme="doubling"``)."""
+    waits = opts.store_two_time if isinstance(opts.store_two_time, tuple) else ()
+    run = _doubling.integrate_doubling(model, t_max, m0, T, opts, waits=waits,
+                                       progress=progress, checkpoint=checkpoint,
+                                       checkpoint_every=checkpoint_every, stop_m=stop_m)
+    stats = run["stats"]
+    result = DMFTResult(
+        model=model, temperature=T, m0=m0, t_max=t_max, options=opts, times=run["t"],
+        m=run["m"], mu=run["mu"], e=run["e"], C=None, R=None, columns=run.get("columns"),
+        window=run["window"] if opts.store_two_time is True else None, stats=stats,
+        versions=_io.versions())
+    if run["status"] != _kernels.OK:
+        result.status = "failed"
+        result.message = _doubling.failure_message(run["status"], run["bad_time"], opts)
+        raise IntegrationError(result.message, result)
+    result.message = (f"integrated to t = {result.times[-1]:g} in {stats['windows']} windows "
+                      f"of {opts.window} steps")
+    if opts.error_estimate:
+        coarse = _doubling.integrate_doubling(model, t_max, m0, T, opts, stop_m=stop_m,
+                                              window=opts.window // 2)
+        if coarse["status"] == _kernels.OK:
+            stats["error_estimate"] = _doubling.error_estimate(run, coarse, opts.dt)
+            result.message += "; " + _doubling.check_accuracy(stats["error_estimate"],
+                                                              opts.tolerance)
+        else:
+            stats["error_estimate"] = None
+            result.message += "; no error estimate (the window/2 run failed)"
     return result
 
 

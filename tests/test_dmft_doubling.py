@@ -1,0 +1,176 @@
+"""Long-time DMFT by grid doubling [S3.4] and the relaxation-time method [S5.1]."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from saddlesurf.theory import (
+    AccuracyWarning,
+    DMFTOptions,
+    DMFTResult,
+    MixedSpherical,
+    SpikedMatrixTensor,
+    fit_relaxation_times,
+    gradient_flow_fixed_point,
+    relaxation_time_fit,
+    solve_dmft,
+)
+from saddlesurf.theory import dmft_doubling as _doubling
+
+PSPIN = MixedSpherical(noise={3: 1 / 3})  # Q = q^3/3: e_th = -2 sqrt(2)/3 [S4.3]
+EASY = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)
+
+
+def _doubling_opts(**kw):
+    base = dict(scheme="doubling", dt=0.01, window=256, store_two_time=False,
+                error_estimate=False)
+    return DMFTOptions(**{**base, **kw})
+
+
+def _extrapolated_fixed_grid(model, t_max, m0, T):
+    """Richardson extrapolation of the implicit trapezoid scheme at dt = 0.02 and 0.01."""
+    a, b = (solve_dmft(model, t_max, m0=m0, temperature=T, dt=dt, scheme="trapezoid",
+                       store_two_time=False) for dt in (0.02, 0.01))
+    return a.times, {q: (4 * getattr(b, q)[::2] - getattr(a, q)) / 3 for q in ("m", "mu", "e")}
+
+
+@pytest.mark.parametrize("model, m0, T", [
+    (EASY, 0.05, 0.0),                                            # easy phase, escapes
+    (SpikedMatrixTensor(p=3, delta2=1.0, delta_p=1.0), 0.05, 0.0),  # hard phase
+    (SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0), 0.1, 1.0),   # Langevin, T = 1
+])
+def test_agrees_with_fixed_grid_through_three_doublings(model, m0, T):
+    t_ref, ref = _extrapolated_fixed_grid(model, 10.0, m0, T)
+    r = solve_dmft(model, 10.0, m0=m0, temperature=T,
+                   options=_doubling_opts(dt=0.0025, window=512))
+    assert r.stats["windows"] >= 3
+    key = np.rint(r.times / 0.02)
+    on = np.abs(r.times - 0.02 * key) < 1e-9
+    idx = key[on].astype(int)
+    for q in ("m", "mu", "e"):
+        err = np.max(np.abs(getattr(r, q)[on] - ref[q][idx]))
+        assert err < 1e-4, (q, err)
+
+
+def test_pure_p_spin_ages_toward_threshold_energy():
+    s = math.sqrt(PSPIN.d2Q(1.0))
+    e_th = -2 * math.sqrt(2) / 3
+    waits = (10.0, 100.0, 1000.0)
+    r = solve_dmft(PSPIN, 1e4, m0=1e-3, options=_doubling_opts(store_two_time=waits))
+    de = [np.interp(t, r.times, r.e) - e_th for t in (1e2, 1e3, 1e4)]
+    assert all(d > 0 for d in de) and de[0] > de[1] > de[2]
+    assert de[2] < 1e-2
+    assert abs(r.mu[-1] - 2 * s) < 1e-2
+    # aging: C(t_w + tau, t_w) grows with t_w at fixed tau (the curves move right)
+    cols = r.columns
+    for tau in (10.0, 100.0):
+        vals = [np.interp(tw + tau, r.times, cols["C"][:, k]) for k, tw in enumerate(waits)]
+        assert vals[0] < vals[1] < vals[2], vals
+    assert np.all(np.isnan(cols["C"][r.times < 10.0 - 1e-9, 0]))
+
+
+def test_easy_phase_reaches_the_closed_form_fixed_point():
+    fp = gradient_flow_fixed_point(EASY)
+    r = solve_dmft(EASY, 1e4, m0=1e-4, options=_doubling_opts())
+    # the near-diagonal copy of the coarse windows limits this to ~4e-4 (see sharp bits)
+    assert abs(r.m[-1] - fp.m) < 1e-3
+    assert abs(r.mu[-1] - fp.mu) < 1e-3
+    assert abs(r.e[-1] - fp.e) < 1e-5
+
+
+def test_memory_is_bounded_by_the_window():
+    opts = _doubling_opts(window=64)
+    short = solve_dmft(EASY, 1e3, m0=1e-2, options=opts)
+    long = solve_dmft(EASY, 1e5, m0=1e-2, options=opts)
+    assert long.times[-1] >= 1e5
+    assert short.stats["two_time_bytes"] == long.stats["two_time_bytes"] == 2 * 65 ** 2 * 8
+    # one-time history: W/2 new points per window, log2(t_max) windows
+    assert long.times.size <= 64 + 32 * long.stats["windows"]
+    assert long.stats["windows"] <= math.log2(1e5 / (64 * 0.01)) + 2
+
+
+def test_error_estimate_and_accuracy_warning():
+    opts = _doubling_opts(error_estimate=True, tolerance=1e-12)
+    with pytest.warns(AccuracyWarning, match="exceeds tolerance"):
+        r = solve_dmft(EASY, 50.0, m0=0.05, options=opts)
+    est = r.stats["error_estimate"]
+    assert set(est) == {"m", "mu", "e"} and 0 < max(est.values()) < 1e-2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        solve_dmft(EASY, 50.0, m0=0.05, options=_doubling_opts(error_estimate=True,
+                                                                 tolerance=1.0))
+
+
+def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch):
+    opts = _doubling_opts(window=64, store_two_time=(1.0, 10.0))
+    reference = solve_dmft(EASY, 200.0, m0=0.01, options=opts)
+    calls = {"n": 0}
+    real = _doubling._k.decimate
+
+    def dying(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt("killed")
+        return real(*args)
+
+    monkeypatch.setattr(_doubling._k, "decimate", dying)
+    with pytest.raises(KeyboardInterrupt):
+        solve_dmft(EASY, 200.0, m0=0.01, options=opts, checkpoint=tmp_path / "ck",
+                   checkpoint_every=0.0)
+    monkeypatch.setattr(_doubling._k, "decimate", real)
+    resumed = solve_dmft(EASY, 200.0, m0=0.01, options=opts, checkpoint=tmp_path / "ck")
+    assert resumed.stats["resumed_from_t"] > 0
+    for key in ("times", "m", "mu", "e"):
+        assert np.array_equal(getattr(resumed, key), getattr(reference, key))
+    for key in ("C", "chi"):
+        assert np.array_equal(resumed.columns[key], reference.columns[key], equal_nan=True)
+    with pytest.raises(ValueError, match="different run"):
+        solve_dmft(EASY, 200.0, m0=0.02, options=opts, checkpoint=tmp_path / "ck")
+
+
+def test_save_load_is_lossless(tmp_path):
+    r = solve_dmft(EASY, 20.0, m0=0.05, options=_doubling_opts(window=32,
+                                                               store_two_time=True))
+    assert r.window["C"].shape == r.window["chi"].shape == (r.window["times"].size,) * 2
+    assert np.allclose(np.diag(r.window["C"]), 1.0) and np.allclose(np.diag(r.window["chi"]), 0)
+    back = DMFTResult.load(r.save(tmp_path / "run"))
+    assert back.options == r.options
+    for key in ("times", "C", "chi"):
+        assert np.array_equal(back.window[key], r.window[key])
+    assert np.array_equal(back.m, r.m)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(window=10), "window"), (dict(window=66), "window"),
+    (dict(near_diagonal=0), "near_diagonal"), (dict(tolerance=0.0), "tolerance"),
+    (dict(max_sweeps=0), "max_sweeps"),
+])
+def test_invalid_options_name_the_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        _doubling_opts(**kwargs)
+
+
+def test_fit_recovers_a_known_power_law():
+    x = np.array([2.1, 2.2, 2.4, 2.7, 3.0, 3.5])
+    t = 7.0 * (x - 1.95) ** -1.6
+    fit = fit_relaxation_times(x, t, x_bbp=2.0)
+    assert fit.x_c == pytest.approx(1.95, abs=1e-6)
+    assert fit.gamma == pytest.approx(1.6, abs=1e-5)
+    assert fit.difference == pytest.approx(-0.05, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_relaxation_times(x[:3], t[:3])
+
+
+def test_relaxation_time_threshold_approaches_bbp_as_m0_decreases():
+    """[S5.1] at p = 3, Delta_p = 1 (1/Delta2^GF = 2): a physics check, see the docs."""
+    grid = [2.05, 2.1, 2.2, 2.4, 2.7, 3.0]
+    far = relaxation_time_fit(3, 1.0, grid, m0=1e-4, t_max=2e4)
+    near = relaxation_time_fit(3, 1.0, grid, m0=1e-10, t_max=2e4)
+    assert near.x_bbp == 2.0
+    assert abs(near.x_c - 2.0) < 0.05 * 2.0
+    assert abs(near.difference) <= abs(far.difference)
+    assert near.x_c < 2.0  # finite m0 biases x_c below the BBP value [S5.1]
+    with pytest.raises(ValueError, match="above 1/Delta2"):
+        relaxation_time_fit(3, 1.0, [1.5, 2.1, 2.2, 2.3])

@@ -1,0 +1,232 @@
+"""Long-time integration of the CHSCK equations [S3.1] by grid doubling (Kim-Latz) [S3.4].
+
+A window of W + 1 grid points t_k = k h, k = 0..W, holds C and the integrated response
+chi(t, t') = int_{t'}^t R(t, s) ds (kernels in ``_doubling_kernels``). When the window is full the
+even points are kept as 0..W/2 and the step doubles, so a run to t_max costs O(log(t_max/(W h0)))
+windows of O(W^3) work and the two-time memory is 2 (W+1)^2 doubles whatever t_max.
+
+Once the step exceeds the fast relaxation time, h (|mu| + 2 sqrt(Q''(1))) > 1, the lags
+1..``near_diagonal`` are taken from the previous row (time-translation invariance next to the
+diagonal) instead of being solved on a grid that cannot resolve them. The a-posteriori error
+estimate is the largest difference of m, mu, e between the run and a run with window W/2 at
+the times both computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict
+
+import numpy as np
+
+from .. import _io
+from .._progress import progress_bar
+from . import _doubling_kernels as _k
+from ._kernels import NONFINITE, NOT_CONVERGED
+
+__all__ = ["AccuracyWarning", "integrate_doubling"]
+
+# copy the near-diagonal lags once h (|mu| + 2 sqrt(Q''(1))) exceeds this (stiff window)
+_STIFF = 1.0
+
+
+class AccuracyWarning(UserWarning):
+    """The a-posteriori error estimate of a grid-doubling run exceeds the requested tolerance.
+
+    Turn it into an error with ``warnings.simplefilter("error", AccuracyWarning)``.
+    """
+
+
+class _Window:
+    """The state of a run: the current window and the one-time history recorded so far."""
+
+    def __init__(self, W: int):
+        self.C = np.zeros((W + 1, W + 1))
+        self.X = np.zeros((W + 1, W + 1))
+        self.m = np.zeros(W + 1)
+        self.mu = np.zeros(W + 1)
+        self.e = np.zeros(W + 1)
+        self.h = 0.0
+        self.row = 1          # next row to solve
+        self.windows = 0      # decimations done
+        self.sweeps = 0
+        self.copy_from = math.inf
+        self.history: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "m", "mu", "e")}
+        self.col_C: list[np.ndarray] = []
+        self.col_chi: list[np.ndarray] = []
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"C": self.C, "X": self.X, "m": self.m, "mu": self.mu, "e": self.e}
+        for k, v in self.history.items():
+            out[f"history_{k}"] = np.concatenate(v) if v else np.zeros(0)
+        for name, cols in (("col_C", self.col_C), ("col_chi", self.col_chi)):
+            out[name] = np.concatenate(cols) if cols else np.zeros((0, 0))
+        return out
+
+    def scalars(self) -> dict:
+        return {"h": self.h, "row": self.row, "windows": self.windows, "sweeps": self.sweeps,
+                "copy_from": None if math.isinf(self.copy_from) else self.copy_from}
+
+    def restore(self, arrays: dict, meta: dict) -> None:
+        for k in ("C", "X", "m", "mu", "e"):
+            getattr(self, k)[...] = arrays[k]
+        self.h, self.row = meta["h"], meta["row"]
+        self.windows, self.sweeps = meta["windows"], meta["sweeps"]
+        self.copy_from = math.inf if meta["copy_from"] is None else meta["copy_from"]
+        self.history = {k: [arrays[f"history_{k}"]] for k in self.history}
+        self.col_C = [arrays["col_C"]] if arrays["col_C"].size else []
+        self.col_chi = [arrays["col_chi"]] if arrays["col_chi"].size else []
+
+
+def _record(state: _Window, lo: int, hi: int, waits: np.ndarray) -> None:
+    """Append rows lo..hi of the window to the history; C(t, t_w) and chi(t, t_w) by linear
+    interpolation along each row (NaN while t < t_w)."""
+    h = state.h
+    rows = np.arange(lo, hi + 1)
+    t = h * rows
+    for k, v in (("t", t), ("m", state.m[rows]), ("mu", state.mu[rows]), ("e", state.e[rows])):
+        state.history[k].append(v.copy())
+    if waits.size:
+        pos = waits / h
+        j = np.minimum(np.floor(pos).astype(int), hi)
+        frac = pos - j
+        for mat, out in ((state.C, state.col_C), (state.X, state.col_chi)):
+            jn = np.minimum(j + 1, rows[:, None])
+            vals = ((1 - frac) * mat[rows[:, None], np.minimum(j, rows[:, None])]
+                    + frac * mat[rows[:, None], jn])
+            vals[t[:, None] < waits[None, :] - 1e-12 * h] = np.nan
+            out.append(vals)
+
+
+def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=(),
+                       progress: bool = False, checkpoint=None, checkpoint_every: float = 300.0,
+                       stop_m: float | None = None, window: int | None = None) -> dict:
+    """Run the grid-doubling scheme; returns the raw arrays and statistics.
+
+    ``opts`` is a :class:`~saddlesurf.theory.dmft.DMFTOptions` (``dt`` is the initial step,
+    ``window``, ``near_diagonal``, ``corrector_tol`` and ``max_sweeps`` are
+    used); ``window`` overrides ``opts.window`` (the error-estimate run). ``stop_m`` ends the
+    run after the window in which m first reaches it.
+    """
+    W = int(window or opts.window)
+    qs, qn = model.signal_coeffs, model.noise_coeffs
+    s = math.sqrt(model.d2Q(1.0))
+    waits = np.asarray(waits, dtype=float)
+    state = _Window(W)
+    state.h = float(opts.dt)
+    state.C[0, 0] = 1.0
+    state.m[0] = m0
+    state.mu[0], state.e[0], _ = _k.row_observables(0, T, qs, qn, state.C, state.X, state.m)
+    _record(state, 0, 0, waits)
+    ident = {"model": model.to_dict(), "temperature": T, "m0": m0, "t_max": t_max,
+             "window": W, "options": asdict(opts), "waits": waits.tolist(), "stop_m": stop_m}
+    ident = json.loads(json.dumps(ident))
+    if checkpoint is not None:
+        _resume(checkpoint, ident, state)
+    resumed_from = state.h * (state.row - 1)
+    work = [np.zeros(W + 1) for _ in range(4)]
+    n_windows = max(1, math.ceil(math.log2(max(t_max / (W * opts.dt), 1.0))) + 1)
+    wall0 = time.perf_counter()
+    last_ckpt = wall0
+    status, bad = 0, 0
+    with progress_bar(n_windows, "DMFT (grid doubling)", progress, unit="window") as bar:
+        bar.update(state.windows)
+        while True:
+            h = state.h
+            last = min(W, math.ceil(t_max / h - 1e-9))
+            i = state.row
+            stiff = h * (abs(state.mu[i - 1]) + 2 * s) > _STIFF
+            n_copy = opts.near_diagonal if stiff else 0
+            if stiff:
+                state.copy_from = min(state.copy_from, h * i)
+            if last >= i:
+                status, bad, sweeps = _k.advance(
+                    i, last + 1, h, T, qs, qn, state.C, state.X, state.m, state.mu, state.e,
+                    n_copy, opts.corrector_tol, opts.max_sweeps, *work)
+                state.sweeps += sweeps
+                top = last if status == 0 else bad - 1
+                if top >= i:
+                    _record(state, i, top, waits)
+                state.row = top + 1
+                if status != 0:
+                    break
+            done = last < W or (stop_m is not None and state.m[:last + 1].max() >= stop_m)
+            bar.update(1)
+            bar.set_postfix_str(f"t={h * last:.4g} m={state.m[last]:.4f}")
+            if done:
+                break
+            _k.decimate(W, state.C, state.X, state.m, state.mu, state.e)
+            state.h *= 2.0
+            state.row = W // 2 + 1
+            state.windows += 1
+            if checkpoint is not None and time.perf_counter() - last_ckpt > checkpoint_every:
+                _write_checkpoint(checkpoint, ident, state)
+                last_ckpt = time.perf_counter()
+    if status == 0 and checkpoint is not None:
+        _write_checkpoint(checkpoint, ident, state)
+    out = {k: np.concatenate(v) for k, v in state.history.items()}
+    if waits.size:
+        out["columns"] = {"t_w": waits, "C": np.concatenate(state.col_C),
+                          "chi": np.concatenate(state.col_chi)}
+    n_win = state.row
+    out["window"] = {"times": state.h * np.arange(n_win),
+                     "C": np.tril(state.C[:n_win, :n_win]),
+                     "chi": np.tril(state.X[:n_win, :n_win])}
+    out["status"], out["bad_time"] = status, state.h * bad
+    out["stats"] = {"windows": state.windows + 1, "rows": int(out["t"].size),
+                    "jacobi_sweeps": state.sweeps, "wall_time_s": time.perf_counter() - wall0,
+                    "window_points": W + 1, "resumed_from_t": resumed_from, "final_step": state.h,
+                    "two_time_bytes": int(state.C.nbytes + state.X.nbytes),
+                    "near_diagonal_copied_from_t": (None if math.isinf(state.copy_from)
+                                                    else state.copy_from)}
+    return out
+
+
+def error_estimate(run: dict, coarse: dict, dt0: float) -> dict[str, float]:
+    """Largest |difference| of m, mu, e at the times both runs computed (grid doubling)."""
+    key_f = np.rint(run["t"] / dt0).astype(np.int64)
+    key_c = np.rint(coarse["t"] / dt0).astype(np.int64)
+    _, a, b = np.intersect1d(key_f, key_c, return_indices=True)
+    return {q: float(np.max(np.abs(run[q][a] - coarse[q][b]))) if a.size else math.nan
+            for q in ("m", "mu", "e")}
+
+
+def failure_message(status: int, bad_time: float, opts) -> str:
+    if status == NOT_CONVERGED:
+        return (f"the self-consistent row iteration did not reach corrector_tol = "
+                f"{opts.corrector_tol:g} in max_sweeps = {opts.max_sweeps} sweeps at "
+                f"t = {bad_time:.6g}: raise max_sweeps, or lower dt or raise window. The "
+                "partial result is in .result")
+    what = "non-finite values" if status == NONFINITE else "|C| or |m| above 1.5"
+    return (f"{what} at t = {bad_time:.6g}: lower dt (the initial step) or raise window. The "
+            "partial result is in .result")
+
+
+def check_accuracy(estimate: dict[str, float], tolerance: float) -> str:
+    """Message for the result; warns with :class:`AccuracyWarning` above ``tolerance``."""
+    worst = max(estimate.values())
+    text = ("a-posteriori error (window W vs W/2): " +
+            ", ".join(f"{k} {v:.2g}" for k, v in estimate.items()))
+    if worst > tolerance:
+        warnings.warn(f"{text} exceeds tolerance = {tolerance:g}: raise window or lower dt",
+                      AccuracyWarning, stacklevel=3)
+    return text
+
+
+def _write_checkpoint(path, ident, state: _Window) -> None:
+    _io.save_pair(path, state.arrays(),
+                  {"kind": "DMFTDoublingCheckpoint", "ident": ident, **state.scalars()})
+
+
+def _resume(path, ident, state: _Window) -> None:
+    stem = _io.stem_of(path)
+    if not stem.with_suffix(".json").exists():
+        return
+    arrays, meta = _io.load_pair(stem)
+    if meta.get("kind") != "DMFTDoublingCheckpoint" or meta["ident"] != ident:
+        raise ValueError(f"checkpoint {stem} belongs to a different run ({meta.get('ident')}); "
+                         "pass another checkpoint path or delete it")
+    state.restore(arrays, meta)
