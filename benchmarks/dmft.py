@@ -2,6 +2,7 @@
 
     python benchmarks/dmft.py                    # t_max = 100 and 1000 at dt = 0.05
     python benchmarks/dmft.py --t-max 100        # quick
+    python benchmarks/dmft.py --long             # grid doubling to t = 1e3, 1e4, 1e5
 
 Prints one row per (t_max, scheme): steps, steps/s, wall time, peak two-time memory and the
 final (m, mu, e). The reference integrates the same equations [S3.1] with explicit Euler on full
@@ -100,5 +101,40 @@ def main() -> None:
                   f"{ref_time / wall:9.2f}", flush=True)
 
 
+def long_runs(t_maxes, windows) -> None:
+    """Grid-doubling runs [S3.4]: wall time, peak RSS, two-time memory and the distance to the
+    closed-form easy-phase fixed point [S3.3] at t_max (error estimate run excluded)."""
+    import resource
+
+    from saddlesurf.theory import DMFTOptions, gradient_flow_fixed_point
+
+    fp = gradient_flow_fixed_point(MODEL)
+    print(f"grid doubling, model {MODEL!r}, m0 = {M0:g}, dt0 = 0.01")
+    header = (f"{'t_max':>7} {'window':>7} {'windows':>8} {'wall [s]':>9} {'peak RSS [MiB]':>15} "
+              f"{'C,chi [MiB]':>12} {'|m-m*|':>9} {'|mu-mu*|':>9} {'|e-e*|':>9}")
+    print(header)
+    print("-" * len(header))
+    for W in windows:
+        for t_max in t_maxes:
+            opts = DMFTOptions(scheme="doubling", dt=0.01, window=W, store_two_time=False,
+                               error_estimate=False)
+            res = solve_dmft(MODEL, t_max, m0=M0, options=opts)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{t_max:7g} {W:7d} {res.stats['windows']:8d} "
+                  f"{res.stats['wall_time_s']:9.2f} {rss:15.0f} "
+                  f"{res.stats['two_time_bytes'] / 2**20:12.2f} {abs(res.m[-1] - fp.m):9.1e} "
+                  f"{abs(res.mu[-1] - fp.mu):9.1e} {abs(res.e[-1] - fp.e):9.1e}", flush=True)
+    t0 = time.perf_counter()
+    res = solve_dmft(MODEL, 100.0, m0=M0, dt=0.05, scheme="heun", store_two_time=False)
+    wall = time.perf_counter() - t0
+    print(f"fixed grid heun dt = 0.05: t_max = 100 in {wall:.2f} s, so t_max = 1000 takes about "
+          f"{wall * 1000:.0f} s (n^3) and {2 * 20001**2 * 4 / 2**30:.1f} GiB for C and R")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--long" in sys.argv:
+        long_runs([1e3, 1e4, 1e5], [256, 512])
+    else:
+        main()

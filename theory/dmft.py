@@ -53,8 +53,8 @@ class DMFTOptions:
         roughly while h (mu + 2 sqrt(Q''(1))) < 2 [S3.4].
     scheme : {"heun", "trapezoid", "euler", "doubling"}
         The fixed-grid schemes use the trapezoid rule for the memory integrals. "euler":
-        explicit Euler, the
-        authors' scheme [S3.4], first order in h, one evaluation per step. "heun":
+        explicit Euler, the authors' scheme [S3.4], first order in h, one evaluation per step.
+        "heun":
         predictor-corrector (Euler predictor, one trapezoid corrector; two evaluations per
         step), second order. "trapezoid": the corrector iterated to ``corrector_tol`` (implicit
         trapezoid rule), second order with an error constant about ten times smaller than
