@@ -22,9 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._kernels import BLOWUP, NONFINITE, NOT_CONVERGED, OK, d2poly, dpoly, poly
-
-_BLOWUP_LEVEL = 1.5
+from ._kernels import _BLOWUP_LEVEL, BLOWUP, NONFINITE, NOT_CONVERGED, OK, d2poly, dpoly, poly
 
 
 @nb.njit(cache=True)
