@@ -172,3 +172,13 @@ def test_relaxation_time_threshold_approaches_bbp_as_m0_decreases():
     assert near.x_c < 2.0  # finite m0 biases x_c below the BBP value [S5.1]
     with pytest.raises(ValueError, match="above 1/Delta2"):
         relaxation_time_fit(3, 1.0, [1.5, 2.1, 2.2, 2.3])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(delta_p=-1.0), "delta_p"), (dict(m0=0.0), "m0"), (dict(t_max=-1.0), "t_max"),
+    (dict(level=1.5), "level"),
+])
+def test_relaxation_time_fit_rejects_bad_input(kwargs, name):
+    args = {"p": 3, "delta_p": 1.0, "inv_delta2": [2.1, 2.2, 2.3, 2.4], **kwargs}
+    with pytest.raises(ValueError, match=name):
+        relaxation_time_fit(**args)

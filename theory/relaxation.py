@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import curve_fit
 
-from .dmft import DMFTOptions, _solve_doubling
+from .dmft import DMFTOptions, _solve_doubling, _validate
 from .fixed_points import gradient_flow_fixed_point
 from .models import SpikedMatrixTensor
 from .spiked_thresholds import gf_threshold
@@ -140,6 +140,8 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2, *, m0: float = 1e-10
     RelaxationTimeFit
     """
     xs = np.asarray(inv_delta2, dtype=float)
+    # validates p, delta_p, m0 and t_max with the solver's messages before any run
+    _validate(SpikedMatrixTensor(p=p, delta2=1.0, delta_p=delta_p), t_max, m0, 0.0)
     x_bbp = gf_threshold(p, delta_p)
     if xs.ndim != 1 or xs.size < 4 or np.any(xs <= x_bbp):
         raise ValueError(f"inv_delta2 must hold at least 4 values above 1/Delta2^GF = "
