@@ -166,7 +166,7 @@ def gradient(J, w, p, x, g):
 
 
 @nb.njit(cache=True, nogil=True)
-def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, escape):
+def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, escape, stop):
     """Advance x by ``n_steps`` steps of size dt in place; returns (status, steps done).
 
     Gradient flow [S2]: "euler" x <- R(x + dt v(x)), "heun" x <- R(x + dt (v(x) + v(x~))/2) with
@@ -174,7 +174,8 @@ def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, es
     Langevin (temperature > 0, Euler-Maruyama): x <- R(x + dt v(x) + sqrt(2 T dt) xi), xi the
     rows of ``noise``.
     While escape[0] < 0, the first time |m| = |x.xs|/N reaches ``level`` (linear interpolation
-    between steps, t0 the time at entry) is written to escape[0].
+    between steps, t0 the time at entry) is written to escape[0]; with ``stop`` the call then
+    returns at once.
     """
     n = x.shape[0]
     m_prev = abs(np.dot(x, xs)) / n
@@ -206,6 +207,8 @@ def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, es
             if m_now >= level:
                 frac = (level - m_prev) / (m_now - m_prev) if m_now > m_prev else 1.0
                 escape[0] = t0 + dt * (step + frac)
+                if stop:
+                    return OK, step + 1
             m_prev = m_now
     return OK, n_steps
 

@@ -169,6 +169,10 @@ class SimulationOptions:
         every N) or the distinct-index one of the papers [S1.2].
     escape_level : float
         The escape time is the first time |m| >= escape_level (interpolated between steps).
+    stop_at_escape : bool
+        Spiked model: stop a sample as soon as |m| reaches ``escape_level``; its later
+        recordings are NaN and ``final_m``/``final_e`` are taken at the stop (for success
+        probabilities, where only the escape matters).
     stop_at_success : bool
         Phase retrieval: stop when |m| >= success_overlap of the model and e/alpha <=
         ``loss_tol`` [P7].
@@ -192,6 +196,7 @@ class SimulationOptions:
     n_eigenvectors: int = 3
     convention: str = "all"
     escape_level: float = 0.5
+    stop_at_escape: bool = False
     stop_at_success: bool = True
     loss_tol: float = 1e-6
     grad_tol: float = 1e-7

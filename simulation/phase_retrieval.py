@@ -70,6 +70,7 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
         y = y + math.sqrt(model.label_noise) * rng.standard_normal(m_meas)
     A = np.ascontiguousarray(A, dtype=options.dtype)
     x = start_point(rng, xs, start, m0)
+    x0 = x.copy()
     fixed = None if code in (_k.ADAPTIVE, _k.ARMIJO) else step0
     times, hess_at = record_grid(t_max, options, fixed)
     active = np.ones(m_meas, dtype=np.uint8)
@@ -80,7 +81,7 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
     blocks = [np.zeros((0, n)), np.zeros((0, m_meas))]
     st = np.array([0.0, step0, -1.0, 0.0, 0.0, 0.0])
     n_rec = times.size
-    rec = {k: np.full(n_rec, np.nan) for k in ("m", "e", "mu", "grad")}
+    rec = {k: np.full(n_rec, np.nan) for k in ("m", "e", "mu", "grad", "c0")}
     spectra, overlaps = [], []
     g, h = np.empty(n), np.empty(m_meas)
     temperature = prm[1] if code == _k.LANGEVIN else 0.0
@@ -98,8 +99,8 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
             if start == "projected":  # the constrained gradient, as the dynamics sees it [P3.3]
                 g -= (g @ xs / n) * xs
             values = (x @ xs / n, loss / n, temperature - lam_sum / n,  # [P3.1]
-                      np.linalg.norm(g - (x @ g / n) * x) / math.sqrt(n))
-        for key, value in zip(("m", "e", "mu", "grad"), values, strict=True):
+                      np.linalg.norm(g - (x @ g / n) * x) / math.sqrt(n), x @ x0 / n)
+        for key, value in zip(("m", "e", "mu", "grad", "c0"), values, strict=True):
             rec[key][r] = value
         if code == _k.GD:
             check_descent(times, rec["e"], r, step0)

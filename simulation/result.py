@@ -18,8 +18,8 @@ __all__ = ["SimulationResult", "SimulationError", "wilson_interval"]
 # per-sample arrays every run produces, then the optional ones
 REQUIRED_FIELDS = ("m", "e", "mu", "escape_time", "final_m", "final_e", "success", "stop_reason",
                    "stop_time", "n_steps", "n_evaluations")
-SAMPLE_FIELDS = (*REQUIRED_FIELDS, "grad", "hessian_eigenvalues", "hessian_overlaps", "final_h",
-                 "final_h_star")
+SAMPLE_FIELDS = (*REQUIRED_FIELDS, "c0", "grad", "hessian_eigenvalues", "hessian_overlaps",
+                 "final_h", "final_h_star")
 
 
 class SimulationError(ArithmeticError):
@@ -64,6 +64,8 @@ class SimulationResult:
         [S2] for the spiked model, lambda [P3.1] for phase retrieval (alias ``lam``). After a
         phase-retrieval run stops at success or stationarity its fixed point is held; after
         a stop on ``max_steps`` the entries are NaN.
+    c0 : (S, R) array or None
+        C(t, 0) = x(t).x(0)/N (None in results saved before it was recorded).
     grad : (S, R) array or None
         Phase retrieval: |grad_sphere L|/sqrt(N).
     escape_time : (S,) array
@@ -109,6 +111,7 @@ class SimulationResult:
     n_evaluations: np.ndarray
     seed_entropy: str
     spawn_keys: np.ndarray
+    c0: np.ndarray | None = None
     grad: np.ndarray | None = None
     hessian_times: np.ndarray | None = None
     hessian_eigenvalues: np.ndarray | None = None

@@ -54,30 +54,36 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
         temperature = 0.0
     xs, J, w = _data(model, n, rng, options.convention == "all")
     x = start_point(rng, xs, start, m0)
+    x0 = x.copy()
     times, hess_at = record_grid(t_max, options, dt)
     n_rec = times.size
-    m, e, mu = np.empty(n_rec), np.empty(n_rec), np.empty(n_rec)
+    m, e, mu, c0 = (np.full(n_rec, np.nan) for _ in range(4))
     spectra, overlaps = [], []
     g = np.empty(n)
     escape = np.array([-1.0])
     hess = np.empty((n, n)) if hess_at else None
-    k = 0
+    k, stopped = 0, False
     for r, t in enumerate(times):
         target = int(round(t / dt))
-        while k < target:
+        while k < target and not stopped:
             todo = min(target - k, max(1, _NOISE_BLOCK // n)) if temperature > 0 else target - k
             noise = (rng.standard_normal((todo, n)) if temperature > 0 else np.zeros((0, n)))
             status, done = _k.steps(J, w, model.p, x, dt, todo, scheme, temperature, noise, xs,
-                                    options.escape_level, k * dt, escape)
+                                    options.escape_level, k * dt, escape,
+                                    options.stop_at_escape)
             if status != _k.OK:
                 raise SampleError(
                     f"the state became non-finite at t = {(k + done + 1) * dt:g} (dt = {dt:g}); "
                     "reduce dt", (k + done) * dt)
             k += done
+            stopped = options.stop_at_escape and escape[0] >= 0
+        if k < target:  # stopped at the escape: this and later recordings stay NaN
+            break
         h2, hp = _k.gradient(J, w, model.p, x, g)
         m[r] = x @ xs / n
         e[r] = (h2 + hp) / n
         mu[r] = temperature - x @ g / n  # [S2]
+        c0[r] = x @ x0 / n
         if temperature == 0:
             check_descent(times, e, r, dt)
         if hess is not None and t in hess_at:
@@ -85,13 +91,17 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
             vals, ov = tangent_spectrum(hess, x, xs, -x @ g / n, options.n_eigenvectors)
             spectra.append(vals)
             overlaps.append(ov)
+    while hess is not None and len(spectra) < len(hess_at):  # not reached before the stop
+        spectra.append(np.full(n - 1, np.nan))
+        overlaps.append(np.full(options.n_eigenvectors, np.nan))
+    h2, hp = _k.gradient(J, w, model.p, x, g)
     evals = k * (2 if scheme == _k.HEUN and temperature == 0 else 1) + times.size
-    out = {"times": times, "m": m, "e": e, "mu": mu, "n_steps": np.array(k),
+    out = {"times": times, "m": m, "e": e, "mu": mu, "c0": c0, "n_steps": np.array(k),
            "n_evaluations": np.array(evals),
            "escape_time": np.array(escape[0] if escape[0] >= 0 else np.inf),
-           "success": np.array(escape[0] >= 0), "stop_reason": np.array(0),
-           "stop_time": np.array(times[-1]), "final_m": np.array(m[-1]),
-           "final_e": np.array(e[-1])}
+           "success": np.array(escape[0] >= 0), "stop_reason": np.array(1 if stopped else 0),
+           "stop_time": np.array(k * dt), "final_m": np.array(x @ xs / n),
+           "final_e": np.array((h2 + hp) / n)}
     if hess is not None:
         out["hessian_times"] = np.array(hess_at)
         out["hessian_eigenvalues"] = np.array(spectra)

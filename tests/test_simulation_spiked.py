@@ -202,3 +202,20 @@ def test_p4_ensemble_follows_the_theory():
         s = res.summary(name)
         th = np.interp(res.times[1:], theory.times, getattr(theory, name))
         assert np.all(np.abs(s["mean"][1:] - th) < 4 * s["sem"][1:]), (name, s["mean"], th)
+
+
+def test_stop_at_escape_keeps_the_escape_and_records_c0():
+    """stop_at_escape ends each sample at its escape: same escape times as the full run
+    (same streams), NaN recordings afterwards, final |m| at the level; C(t, 0) starts at 1."""
+    model = SpikedMatrixTensor(p=3, delta2=1 / 2.6, delta_p=1.0)
+    kw = dict(t_max=40.0, n_samples=6, algorithm=GradientFlow(dt=0.05), rng=3, workers=1)
+    full = simulate(model, 40, options=SimulationOptions(n_times=8), **kw)
+    stop = simulate(model, 40, options=SimulationOptions(n_times=8, stop_at_escape=True), **kw)
+    assert np.array_equal(full.escape_time, stop.escape_time)
+    assert full.success.any()
+    for i in np.flatnonzero(stop.success):
+        after = stop.times > stop.escape_time[i]
+        assert np.all(np.isnan(stop.m[i, after])) and stop.stop_reason[i] == 1
+        assert 0.5 <= abs(stop.final_m[i]) < 0.6 and stop.stop_time[i] < full.stop_time[i]
+    assert np.all(full.c0[:, 0] == pytest.approx(1.0, abs=1e-12))
+    assert np.all(np.abs(full.c0) <= 1 + 1e-12)
