@@ -6,6 +6,7 @@ detected on load instead of being read as one result.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_pair", "load_pair", "versions", "stem_of", "available_memory"]
+__all__ = ["save_pair", "load_pair", "atomic_text", "versions", "stem_of", "available_memory"]
 
 _TOKEN = "__token__"
 
@@ -39,6 +40,18 @@ def _atomic_write(target: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_text(target: str | os.PathLike, write) -> None:
+    """Write a text file atomically: ``write(fh)`` fills a UTF-8 text handle (newline="")."""
+
+    def binary(fh):
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        write(text)
+        text.flush()
+        text.detach()
+
+    _atomic_write(Path(target), binary)
 
 
 def save_pair(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> Path:

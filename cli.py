@@ -9,6 +9,11 @@ simulate       a finite-N ensemble of either model; result (.npz + .json) + quic
 phase-retrieval  thresholds of phase retrieval (alpha_IT, AMP, spectral, alpha_BBP^init per
                loss, alpha_c from signal-projected gradient flow and optionally the DMFT):
                JSON + CSV table, figure of the random-start Hessian spectrum and of alpha_c.
+compare        theory against simulation: "overlay" (DMFT over ensemble means, residuals in
+               SEM units, CSV/JSON + figure) or "critical" (the critical ratio by the BBP
+               criterion, the relaxation time and the finite-size crossing; report + figure).
+figures        rebuild every figure of the docs gallery (quick by default, --full for
+               publication settings).
 """
 
 from __future__ import annotations
@@ -232,6 +237,81 @@ def cmd_phase_retrieval(args) -> int:
     return 0
 
 
+def _compare_model(args, x=None):
+    from .comparison import point_model
+
+    if args.model == "spiked":
+        return point_model("spiked", 1.0 / args.delta2 if x is None else x, p=args.p,
+                           delta_p=args.delta_p)
+    return point_model("pr", args.alpha if x is None else x, loss=args.loss, a=args.a)
+
+
+def cmd_compare(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .comparison import locate_critical_ratio, overlay
+    from .comparison.figures import (
+        plot_overlay,
+        plot_residuals,
+        plot_success_curves,
+        save_figure,
+    )
+    from .simulation import SimulationOptions, simulate
+    from .theory import PRDMFTOptions, solve_dmft
+
+    stem = Path(args.out)
+    model = _compare_model(args)
+    if args.what == "critical":
+        rep = locate_critical_ratio(model, args.grid, sizes=args.sizes, n_samples=args.samples,
+                                    t_max=args.t_max, rng=args.seed, store=args.store,
+                                    client=args.dask, workers=args.workers,
+                                    progress=not args.quiet, methods=args.methods)
+        rep.save(stem)
+        print(rep)
+        if rep.curves is not None:
+            fig, ax = plt.subplots(figsize=(6.0, 4.2), layout="constrained")
+            plot_success_curves(rep.curves, ax=ax, report=rep, xlabel=rep.quantity)
+            save_figure(fig, stem.with_name(stem.name + "_curves"))
+        print(f"report -> {stem}.json/.csv")
+        return 0
+    t_max = args.t_max or 10.0
+    spiked = args.model == "spiked"
+    if spiked:
+        theory = solve_dmft(model, t_max, m0=args.m0, dt=args.dt)
+    else:
+        theory = solve_dmft(model, t_max, m0=args.m0, rng=args.seed,
+                            options=PRDMFTOptions(n_times=args.dmft_points,
+                                                  n_paths=args.dmft_paths))
+    sim = simulate(model, args.n, t_max=t_max, n_samples=args.samples, start="warm", m0=args.m0,
+                   rng=args.seed, progress=not args.quiet,
+                   options=SimulationOptions(n_times=args.n_times, t_min=t_max / 200))
+    names = ("m", "e", "mu", "c0")
+    ovs = [overlay(theory, sim, name) for name in names]
+    fig, axes = plt.subplots(1, 5, figsize=(16.0, 3.4), layout="constrained")
+    for ax, ov in zip(axes, ovs, strict=False):
+        plot_overlay(ov, ax=ax)
+        ov.save(stem.with_name(f"{stem.name}_{ov.observable}"))
+    plot_residuals(ovs, ax=axes[4])
+    figs = save_figure(fig, stem)
+    for ov in ovs:
+        print(ov.summary())
+    print(f"data -> {stem}_<observable>.csv/.json\nfigure -> {', '.join(map(str, figs))}")
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from .comparison.gallery import build_gallery
+
+    written = build_gallery(args.out, full=args.full, only=args.only, rng=args.seed,
+                            progress=not args.quiet)
+    for name, paths in written.items():
+        print(f"{name}: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m saddlesurf", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -314,6 +394,48 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", default=str(DEFAULT_OUT / "phase_retrieval"), help="output stem")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cmd_phase_retrieval)
+
+    co = sub.add_parser("compare", help="theory vs simulation: overlay or critical ratio")
+    co.add_argument("what", choices=["overlay", "critical"])
+    co.add_argument("model", choices=["spiked", "pr"])
+    co.add_argument("--p", type=int, default=3, help="spiked: tensor order")
+    co.add_argument("--delta2", type=float, default=0.4, help="spiked overlay: matrix noise")
+    co.add_argument("--delta-p", type=float, default=1.0, help="spiked: tensor noise")
+    co.add_argument("--alpha", type=float, default=4.0, help="pr overlay: M/N")
+    co.add_argument("--loss", choices=["regularised", "square", "bounded"],
+                    default="regularised", help="pr: loss [P2]")
+    co.add_argument("--a", type=float, default=0.01, help="pr: regulariser of l_a")
+    co.add_argument("--m0", type=float, default=0.3, help="overlay: warm-start overlap")
+    co.add_argument("--n", type=int, default=200, help="overlay: system size N")
+    co.add_argument("--samples", type=int, default=24, help="samples per point")
+    co.add_argument("--t-max", type=float, default=None,
+                    help="time budget (default 10 overlay; 1000 / 200 critical)")
+    co.add_argument("--dt", type=float, default=0.02, help="spiked overlay: DMFT step")
+    co.add_argument("--n-times", type=int, default=24, help="overlay: recording times")
+    co.add_argument("--dmft-points", type=int, default=60, help="pr overlay: DMFT grid")
+    co.add_argument("--dmft-paths", type=int, default=20000, help="pr overlay: DMFT paths")
+    co.add_argument("--grid", type=float, nargs="+", default=None,
+                    help="critical: values of 1/Delta2 (spiked) or alpha (pr)")
+    co.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128],
+                    help="critical: system sizes")
+    co.add_argument("--methods", nargs="+", default=["bbp", "relaxation", "crossing"],
+                    choices=["bbp", "relaxation", "crossing"])
+    co.add_argument("--store", default=None, help="critical: directory of per-point results "
+                    "(a restart recomputes nothing)")
+    co.add_argument("--dask", default=None, help="critical: Dask scheduler address")
+    co.add_argument("--workers", type=int, default=1, help="critical: local processes")
+    co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--out", default=str(DEFAULT_OUT / "compare"), help="output stem")
+    co.add_argument("--quiet", action="store_true", help="no progress bar")
+    co.set_defaults(func=cmd_compare)
+
+    fi = sub.add_parser("figures", help="rebuild every figure of the docs gallery")
+    fi.add_argument("--full", action="store_true", help="publication settings (hours)")
+    fi.add_argument("--only", nargs="+", default=None, help="names of figures to build")
+    fi.add_argument("--seed", type=int, default=0)
+    fi.add_argument("--out", default="docs/gallery", help="output directory")
+    fi.add_argument("--quiet", action="store_true", help="no progress bar")
+    fi.set_defaults(func=cmd_figures)
     return ap
 
 

@@ -1,1 +1,18 @@
-"""Theory vs simulation overlays, critical ratios and phase diagrams: see the open issues."""
+"""Theory against simulation: overlays with residuals in SEM units, the critical ratio of
+gradient flow by three methods, success-probability curves, parameter sweeps (local or Dask)
+and the figures of the docs gallery.
+
+Equation tags refer to ``shared/spec/spiked_matrix_tensor.md`` ([S..]) and
+``shared/spec/phase_retrieval.md`` ([P..]).
+"""
+
+from .critical import METHODS, CriticalRatioReport, Estimate, locate_critical_ratio
+from .finite_size import SuccessCurves, success_curves
+from .overlay import OBSERVABLES, Overlay, overlay
+from .points import point_model, success_point
+from .sweep import SweepResult, sweep
+
+__all__ = ["overlay", "Overlay", "OBSERVABLES",
+           "locate_critical_ratio", "CriticalRatioReport", "Estimate", "METHODS",
+           "success_curves", "SuccessCurves", "success_point", "point_model",
+           "sweep", "SweepResult"]

@@ -1,0 +1,307 @@
+"""The critical ratio of gradient flow by three methods, side by side with uncertainties.
+
+(a) BBP: closed form 1/Delta2^GF [S5.1] for the spiked model; the outlier criterion at
+    signal-projected gradient-flow states for phase retrieval [P4.5b], with the
+    initial-Hessian value alpha_BBP^init [P4.4] as a reference line.
+(b) Relaxation time: t_conv = A (x - x_c)^-gamma from the DMFT (spiked model [S5.1]) or from
+    the median escape times of the simulations at the largest N (both models).
+(c) Finite-size crossing of success-probability curves at several N [P7], with its 1/N and
+    1/ln N extrapolations [P8].
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import _io
+from ..simulation import SimulationOptions, simulate
+from ..theory.dispatch import thresholds
+from ..theory.models import SpikedMatrixTensor
+from ..theory.phase_retrieval import PhaseRetrieval
+from ..theory.pr_critical import critical_ratio
+from ..theory.relaxation import fit_relaxation_times, relaxation_time_fit
+from ..theory.spiked_thresholds import gf_threshold
+from .finite_size import SuccessCurves, success_curves
+from .points import success_point
+from .sweep import sweep
+
+__all__ = ["Estimate", "CriticalRatioReport", "locate_critical_ratio", "METHODS"]
+
+METHODS = ("bbp", "relaxation", "crossing")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimate of the critical ratio.
+
+    Attributes
+    ----------
+    method : {"bbp", "relaxation", "crossing"}
+    value, low, high : float
+        Estimate and its interval (low = high = value for a closed form).
+    source : str
+        What produced it (closed form, DMFT, simulations at which N, route of alpha_c).
+    details : dict
+        Method-specific numbers (fit exponents, per-pair crossings, extrapolations).
+    """
+
+    method: str
+    value: float
+    low: float
+    high: float
+    source: str
+    details: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        band = "" if self.low == self.high == self.value else \
+            f" [{self.low:.5g}, {self.high:.5g}]"
+        return f"{self.method:>10s}: {self.value:.5g}{band}  ({self.source})"
+
+
+@dataclass
+class CriticalRatioReport:
+    """The critical ratio of gradient flow by each method requested.
+
+    Attributes
+    ----------
+    model : str
+        The model family (repr).
+    quantity : {"1/Delta2", "alpha"}
+    estimates : dict method -> Estimate
+        Methods that failed (e.g. no crossing inside the grid) are absent and explained in
+        ``failures``.
+    reference : dict
+        Other lines of the phase diagram in the same units (spiked: ml_amp, gf, triv; phase
+        retrieval: it, amp, spectral, bbp_init).
+    curves : SuccessCurves or None
+    failures : dict method -> message
+    stats : dict
+    """
+
+    model: str
+    quantity: str
+    estimates: dict
+    reference: dict
+    curves: SuccessCurves | None = None
+    failures: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+
+    def __getitem__(self, method: str) -> Estimate:
+        return self.estimates[method]
+
+    def __repr__(self) -> str:
+        lines = [f"CriticalRatioReport({self.model}, critical {self.quantity}:"]
+        lines += [f"  {e!r}" for e in self.estimates.values()]
+        lines += [f"  {k:>10s}: failed ({v})" for k, v in self.failures.items()]
+        ref = ", ".join(f"{k} {v:.4g}" for k, v in self.reference.items())
+        return "\n".join([*lines, f"  reference lines: {ref})"])
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "quantity": self.quantity,
+                "estimates": {k: {"value": e.value, "low": e.low, "high": e.high,
+                                  "source": e.source, "details": e.details}
+                              for k, e in self.estimates.items()},
+                "reference": self.reference, "failures": self.failures,
+                "curves": None if self.curves is None else self.curves.to_dict(),
+                "stats": self.stats, "versions": _io.versions()}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """``<stem>.json`` (everything) and ``<stem>.csv`` (method, value, low, high, source),
+        each written atomically; returns the stem."""
+        stem = _io.stem_of(path)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=1, default=float)
+        _io.atomic_text(stem.with_suffix(".json"), lambda fh: fh.write(text))
+
+        def rows(fh):
+            fh.write("method,value,low,high,source\n")
+            for e in self.estimates.values():
+                fh.write(f"{e.method},{e.value!r},{e.low!r},{e.high!r},\"{e.source}\"\n")
+
+        _io.atomic_text(stem.with_suffix(".csv"), rows)
+        return stem
+
+
+def _family(model):
+    if isinstance(model, SpikedMatrixTensor):
+        if not math.isfinite(model.delta_p):
+            raise ValueError("the GF threshold needs a tensor part: delta_p must be finite")
+        return "spiked", {"p": model.p, "delta_p": model.delta_p}
+    if isinstance(model, PhaseRetrieval):
+        loss = model.loss
+        name = type(loss).__name__
+        kinds = {"RegularisedLoss": "regularised", "SquareLoss": "square",
+                 "BoundedLoss": "bounded"}
+        if name not in kinds:
+            raise ValueError(f"locate_critical_ratio simulates the built-in losses only, got "
+                             f"{loss!r}")
+        return "pr", {"loss": kinds[name], **({"a": loss.a} if name == "RegularisedLoss"
+                                              else {})}
+    raise TypeError(f"model must be SpikedMatrixTensor or PhaseRetrieval, got "
+                    f"{type(model).__name__}")
+
+
+def _bbp(kind, model, family, *, bbp_grid, bbp_n, bbp_samples, t_max, rng, n_boot, workers):
+    if kind == "spiked":
+        x = gf_threshold(family["p"], family["delta_p"])
+        return Estimate("bbp", x, x, x, "closed form [S5.1]",
+                        {"formula": "[1 + sqrt(1 + 4(p-1)/Delta_p)]/2"})
+    states = {}
+    for a in bbp_grid:  # route (b): signal-projected gradient flow to convergence [P4.5b]
+        states[float(a)] = simulate(PhaseRetrieval(float(a), model.loss), bbp_n, t_max=t_max,
+                                    n_samples=bbp_samples, start="projected", rng=rng,
+                                    workers=workers,
+                                    options=SimulationOptions(keep_final_state=True, n_times=2))
+    cr = critical_ratio(model.loss, states=states, n_boot=n_boot, rng=rng)
+    err = cr.error if math.isfinite(cr.error) else 0.0
+    return Estimate("bbp", cr.alpha_c, cr.alpha_c - 1.96 * err, cr.alpha_c + 1.96 * err,
+                    f"outlier of projected-GF states, N = {bbp_n}, {bbp_samples} samples per "
+                    "alpha [P4.5b]", {"alphas": cr.alphas.tolist(),
+                                      "margins": cr.margins.tolist(), "error": cr.error})
+
+
+def _relaxation(kind, family, *, source, dmft_grid, m0, dmft_t_max, points, grid, sizes):
+    if source == "dmft":
+        if kind != "spiked":
+            raise ValueError("relaxation='dmft' is for the spiked model; phase retrieval uses "
+                             "relaxation='simulation'")
+        p, dp = family["p"], family["delta_p"]
+        xs = dmft_grid if dmft_grid is not None else \
+            gf_threshold(p, dp) * np.array([1.03, 1.05, 1.08, 1.12, 1.18, 1.25, 1.35, 1.5])
+        fit = relaxation_time_fit(p, dp, xs, m0=m0, t_max=dmft_t_max)
+        lo, hi = fit.x_c_interval
+        return Estimate("relaxation", fit.x_c, lo, hi,
+                        f"DMFT convergence times, m0 = {m0:g} [S5.1]",
+                        {"x": fit.x.tolist(), "t_conv": fit.t_conv.tolist(),
+                         "gamma": fit.gamma, "difference_to_bbp": fit.difference})
+    if source != "simulation":
+        raise ValueError(f"relaxation must be 'dmft' or 'simulation', got {source!r}")
+    n = max(sizes)
+    medians = np.array([v["median_escape"] for p, v in points if p["n"] == n])
+    fit = fit_relaxation_times(np.asarray(grid, dtype=float), medians)
+    lo, hi = fit.x_c_interval
+    return Estimate("relaxation", fit.x_c, lo, hi,
+                    f"median escape times of the simulations at N = {n}",
+                    {"x": fit.x.tolist(), "median_escape": medians.tolist(),
+                     "gamma": fit.gamma})
+
+
+def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 128),
+                          n_samples: int = 64, t_max: float | None = None,
+                          relaxation: str | None = None, m0: float = 1e-10,
+                          dmft_grid=None, dmft_t_max: float = 2e4, bbp_grid=None,
+                          bbp_n: int = 150, bbp_samples: int = 4, n_boot: int = 400,
+                          rng=0, store: str | os.PathLike | None = None, client=None,
+                          workers: int | None = 1, progress: bool = False
+                          ) -> CriticalRatioReport:
+    """Locate the critical ratio of gradient flow by the BBP criterion, the divergence of the
+    relaxation time and the finite-size crossing of success probabilities.
+
+    Parameters
+    ----------
+    model : SpikedMatrixTensor or PhaseRetrieval
+        The family: (p, Delta_p) of the spiked model, whose control parameter is
+        x = 1/Delta2 (its own Delta2 is ignored); the loss of phase retrieval, whose control
+        parameter is alpha (its own alpha is ignored).
+    grid : sequence of float
+        Values of x at which the simulations run (methods "crossing" and, with
+        ``relaxation="simulation"``, "relaxation"). Default: 1.6..2.8 (spiked), 2..10 (phase
+        retrieval).
+    methods : subset of ("bbp", "relaxation", "crossing")
+    sizes : sequence of int
+        System sizes N of the success curves (increasing).
+    n_samples : int
+        Samples per (N, x).
+    t_max : float, optional
+        Time budget of each simulated run (default 1000 spiked, 200 phase retrieval).
+    relaxation : {"dmft", "simulation"}, optional
+        Source of the relaxation times (default: DMFT for the spiked model, simulation
+        escape times for phase retrieval).
+    m0, dmft_grid, dmft_t_max
+        DMFT relaxation-time fit (spiked): seed overlap, grid of 1/Delta2 above the BBP value
+        (default 1.03..1.5 times it) and longest time; see
+        :func:`saddlesurf.theory.relaxation_time_fit`.
+    bbp_grid, bbp_n, bbp_samples
+        Phase retrieval, method "bbp": alphas (default 2, 4, 6, 9), N and samples of the
+        signal-projected runs [P4.5b].
+    n_boot : int
+        Bootstrap replicas (crossings and the phase-retrieval BBP route).
+    rng : int or SeedSequence
+        Root seed of every simulation and bootstrap (recorded).
+    store : path, optional
+        Directory of the sweep's per-point results: a restarted call recomputes nothing
+        that was completed.
+    client : dask.distributed.Client or str, optional
+        Run the simulation points on a Dask cluster (see :func:`sweep`).
+    workers : int or None
+        Local worker processes of the sweep (1: this process, threads inside ``simulate``).
+    progress : bool
+
+    Returns
+    -------
+    CriticalRatioReport
+        ``report["bbp"]``, ``report["relaxation"]``, ``report["crossing"]`` with intervals,
+        the reference lines and the success curves.
+    """
+    kind, family = _family(model)
+    methods = tuple(methods)
+    if not methods or any(m not in METHODS for m in methods):
+        raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {methods!r}")
+    relaxation = relaxation or ("dmft" if kind == "spiked" else "simulation")
+    grid = np.asarray(grid if grid is not None else
+                      (np.linspace(1.6, 2.8, 5) if kind == "spiked" else
+                       np.array([2.0, 4.0, 6.0, 8.0, 10.0])), dtype=float)
+    t_max = float(t_max if t_max is not None else (1000.0 if kind == "spiked" else 200.0))
+    sizes = tuple(int(n) for n in sizes)
+    report = CriticalRatioReport(repr(model), "1/Delta2" if kind == "spiked" else "alpha", {},
+                                 {}, stats={"rng": str(rng), "methods": list(methods)})
+    lines = thresholds(model)
+    report.reference = ({"ml_amp": lines.ml_amp, "gf": lines.gf, "triv": lines.triv}
+                        if kind == "spiked" else
+                        {"it": lines.it, "amp": lines.amp, "spectral": lines.spectral,
+                         "bbp_init": lines.bbp_init})
+    need_sims = "crossing" in methods or ("relaxation" in methods and relaxation == "simulation")
+    points = []
+    if need_sims:
+        fixed = {"model": kind, "n_samples": int(n_samples), "t_max": t_max, **family}
+        res = sweep(success_point, [{**fixed, "n": n, "x": float(x)} for n in sizes
+                                    for x in grid],
+                    rng=rng, store=store, client=client, workers=workers, progress=progress)
+        points = list(zip(res.points, res.values, strict=True))
+        report.stats["sweep"] = res.stats
+    for method in methods:
+        try:
+            if method == "bbp":
+                est = _bbp(kind, model, family, bbp_grid=bbp_grid or (2.0, 4.0, 6.0, 9.0),
+                           bbp_n=bbp_n, bbp_samples=bbp_samples, t_max=t_max, rng=rng,
+                           n_boot=n_boot, workers=None)
+            elif method == "relaxation":
+                est = _relaxation(kind, family, source=relaxation, dmft_grid=dmft_grid, m0=m0,
+                                  dmft_t_max=dmft_t_max, points=points, grid=grid, sizes=sizes)
+            else:
+                succ = np.array([[v["successes"] for p, v in points if p["n"] == n]
+                                 for n in sizes])
+                trials = np.array([[v["trials"] for p, v in points if p["n"] == n]
+                                   for n in sizes])
+                curves = success_curves(sizes, grid, succ, trials, n_boot=n_boot, rng=rng)
+                report.curves = curves
+                e = curves.estimate
+                if not math.isfinite(e["value"]):
+                    raise ValueError(f"the success curves of N = {sizes[-2]} and {sizes[-1]} "
+                                     "do not cross near the grid; widen the grid or add "
+                                     "samples")
+                est = Estimate("crossing", e["value"], e["low"], e["high"],
+                               f"success curves at N = {list(sizes)}, {n_samples} samples, "
+                               f"t_max = {t_max:g}",
+                               {"crossings": curves.crossings,
+                                "extrapolation": curves.extrapolation})
+            report.estimates[method] = est
+        except (ValueError, RuntimeError) as exc:
+            report.failures[method] = str(exc)
+    return report

@@ -1,0 +1,56 @@
+"""`python -m saddlesurf figures` (quick) builds every gallery figure; the docs build cleanly."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from saddlesurf.cli import main
+from saddlesurf.comparison.gallery import GALLERY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gallery")
+    assert main(["figures", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", list(GALLERY))
+def test_gallery_figure(gallery, name):
+    import matplotlib.image as mpimg
+
+    png = gallery / f"{name}.png"
+    img = mpimg.imread(png)
+    width, height = GALLERY[name]
+    assert img.shape[:2] == (round(height * 150), round(width * 150))
+    assert img[..., :3].std() > 0.05  # not blank
+    assert (gallery / f"{name}.pdf").stat().st_size > 5000
+    data = json.loads((gallery / f"{name}.json").read_text())
+    assert data
+
+
+def test_gallery_critical_ratio_data(gallery):
+    spiked = json.loads((gallery / "spiked_critical_ratio.json").read_text())
+    assert spiked["estimates"]["bbp"]["value"] == 2.0
+    pr = json.loads((gallery / "pr_phase_diagram.json").read_text())
+    assert np.isclose(pr["reference"]["bbp_init"], 2.85075, atol=1e-4)
+    assert pr["estimates"]["bbp"]["low"] < pr["estimates"]["bbp"]["value"]
+
+
+def test_docs_build_without_warnings(tmp_path):
+    pytest.importorskip("mkdocstrings")
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
+                           str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    for name in ("solve_dmft", "simulate", "locate_critical_ratio", "sweep", "overlay"):
+        assert name in api
+    assert (tmp_path / "site" / "gallery" / "index.html").exists()
