@@ -27,9 +27,19 @@ def stem_of(path: str | os.PathLike) -> Path:
     return p.with_suffix("") if p.suffix in (".npz", ".json") else p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp makes 0600 files
+
+
 def _atomic_write(target: Path, write) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.chmod(tmp, _MODE)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
