@@ -1,4 +1,5 @@
-"""The critical ratio by three methods on simulations at several N (minutes: marked slow)."""
+"""The critical ratio by three methods on simulations at several N (tens of minutes: marked
+long, run with SADDLESURF_LONG=1)."""
 
 import math
 
@@ -8,7 +9,7 @@ import pytest
 from saddlesurf.comparison import locate_critical_ratio
 from saddlesurf.theory import PhaseRetrieval, RegularisedLoss, SpikedMatrixTensor
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.long
 
 
 def test_spiked_three_methods():
