@@ -168,9 +168,6 @@ def _bbp(kind, model, family, *, bbp_grid, bbp_n, bbp_samples, t_max, rng, n_boo
 
 def _relaxation(kind, family, *, source, dmft_grid, m0, dmft_t_max, points, grid, sizes):
     if source == "dmft":
-        if kind != "spiked":
-            raise ValueError("relaxation='dmft' is for the spiked model; phase retrieval uses "
-                             "relaxation='simulation'")
         p, dp = family["p"], family["delta_p"]
         xs = dmft_grid if dmft_grid is not None else \
             gf_threshold(p, dp) * np.array([1.03, 1.05, 1.08, 1.12, 1.18, 1.25, 1.35, 1.5])
@@ -180,8 +177,6 @@ def _relaxation(kind, family, *, source, dmft_grid, m0, dmft_t_max, points, grid
                         f"DMFT convergence times, m0 = {m0:g} [S5.1]",
                         {"x": fit.x.tolist(), "t_conv": fit.t_conv.tolist(),
                          "gamma": fit.gamma, "difference_to_bbp": fit.difference})
-    if source != "simulation":
-        raise ValueError(f"relaxation must be 'dmft' or 'simulation', got {source!r}")
     n = max(sizes)
     medians = np.array([v["median_escape"] for p, v in points if p["n"] == n])
     fit = fit_relaxation_times(np.asarray(grid, dtype=float), medians)
@@ -254,11 +249,24 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
     if not methods or any(m not in METHODS for m in methods):
         raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {methods!r}")
     relaxation = relaxation or ("dmft" if kind == "spiked" else "simulation")
+    if relaxation not in ("dmft", "simulation"):
+        raise ValueError(f"relaxation must be 'dmft' or 'simulation', got {relaxation!r}")
+    if relaxation == "dmft" and kind != "spiked":
+        raise ValueError("relaxation='dmft' is for the spiked model; phase retrieval uses "
+                         "relaxation='simulation'")
     grid = np.asarray(grid if grid is not None else
                       (np.linspace(1.6, 2.8, 5) if kind == "spiked" else
                        np.array([2.0, 4.0, 6.0, 8.0, 10.0])), dtype=float)
     t_max = float(t_max if t_max is not None else (1000.0 if kind == "spiked" else 200.0))
     sizes = tuple(int(n) for n in sizes)
+    # checked before any simulation runs (success_curves would only complain afterwards)
+    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0) or np.any(grid <= 0):
+        raise ValueError(f"grid must hold >= 3 increasing positive values of "
+                         f"{'1/Delta2' if kind == 'spiked' else 'alpha'}, got {grid.tolist()}")
+    if len(sizes) < 2 or sizes[0] < 2 or any(np.diff(sizes) <= 0):
+        raise ValueError(f"sizes must be >= 2 increasing system sizes N >= 2, got {sizes}")
+    if not (math.isfinite(t_max) and t_max > 0):
+        raise ValueError(f"t_max must be a positive finite time, got {t_max!r}")
     report = CriticalRatioReport(repr(model), "1/Delta2" if kind == "spiked" else "alpha", {},
                                  {}, stats={"rng": str(rng), "methods": list(methods)})
     lines = thresholds(model)

@@ -183,3 +183,9 @@ def test_locate_critical_ratio_spiked_closed_form():
     assert rep.reference["ml_amp"] < rep["bbp"].value < rep.reference["triv"]
     with pytest.raises(ValueError, match="methods"):
         locate_critical_ratio(EASY, methods=("magic",))
+    with pytest.raises(ValueError, match="relaxation must be"):
+        locate_critical_ratio(EASY, relaxation="fit")
+    with pytest.raises(ValueError, match="grid must hold"):
+        locate_critical_ratio(EASY, [2.0, 1.8, 2.2])
+    with pytest.raises(ValueError, match="sizes must be"):
+        locate_critical_ratio(EASY, sizes=(64, 32))
