@@ -1,20 +1,34 @@
 """numba kernels of the grid-doubling DMFT solver (private) [S3.4].
 
-The window holds rows/columns k = 0..W of the uniform grid t_k = k h as dense arrays:
-``C[a, b]`` (both triangles, C symmetric) and the integrated response
+The window holds rows/columns k = 0..W of the uniform grid t_k = k h. Point values are dense
+arrays: ``C[a, b]`` (both triangles, C symmetric) and the integrated response
 ``X[a, b] = chi(t_a, t_b) = int_{t_b}^{t_a} R(t_a, s) ds`` for b <= a (zero above the diagonal,
-by causality [S3.2]). Written with chi, every memory integral of [S3.1] is a sum over intervals
-of the exact response weight ``X[i, l-1] - X[i, l] = int_{t_{l-1}}^{t_l} R(t_i, s) ds`` times the
-interval mean of a smooth function of C (Kim-Latz), so a coarse grid keeps the weight of the
-fast part of R. The response equation, integrated over the second time, reads
+by causality [S3.2]). Interval quantities live in ``S[q, row, l]`` for the interval
+I_l = [t_{l-1}, t_l], l = 1..W:
+
+    CM[j, l]  mean over s in I_l of C(s, t_j)                       (any l)
+    XM[j, l]  mean over s in I_l of chi(s, t_j)                     (l > j)
+    K2[i, l]  int_{I_l} R(t_i, s) Q''(C(t_i, s)) ds                 (l <= i)
+    P2[i, l]  int_{I_l} R(t_i, s) Q''(C(t_i, s)) (s - t_{l-1}) / h ds, its first moment
+    KM[i, l]  int_{I_l} R(t_i, s) [Q'(C) + C Q''(C)] ds             (mu)
+    K1[i, l]  int_{I_l} R(t_i, s) Q'(C(t_i, s)) ds                  (energy)
+    P0[i, l]  int_{I_l} R(t_i, s) (s - t_{l-1}) / h ds              (first moment of R)
+
+They are computed from point values where the grid resolves them (trapezoid), and carried
+exactly through a decimation (means averaged, integrals added, first moments recombined), so a
+coarse interval next to the diagonal keeps the fine structure of the fast relaxation (Kim-Latz).
+A memory integral over I_l is then (integral) x (interval mean of the other factor) where that
+factor is fast (the two intervals next to t_j for C(s, t_j) and chi(s, t_j)), and
+(K - P) g(t_{l-1}) + P g(t_l) elsewhere, which is exact for g linear on I_l whatever the shape
+of the fast kernel. The response equation, integrated over the second time, reads
 
     d/dt chi(t, t') = 1 - mu(t) chi(t, t') + int_{t'}^t R(t, s) Q''(C(t, s)) chi(s, t') ds.
 
 Row i is solved implicitly: BDF2 in t for the columns j <= i - 2 and for m, the trapezoid rule
 from the diagonal (C = 1, chi = 0, d/dt C = -T, d/dt chi = 1) for the lag-1 column, all
-iterated to self-consistency by Jacobi sweeps. When ``n_copy`` > 0 the lags 1..n_copy are
-instead taken from the previous row (time-translation invariance near the diagonal, the
-Kim-Latz treatment once the step exceeds the fast relaxation time).
+iterated to self-consistency by Jacobi sweeps. When ``n_copy`` > 0 the lags 1..n_copy (values
+and the interval quantities between them and the diagonal) are taken from the previous row:
+time-translation invariance next to the diagonal once the step exceeds the fast relaxation time.
 """
 
 from __future__ import annotations
@@ -24,63 +38,96 @@ import numpy as np
 
 from ._kernels import _BLOWUP_LEVEL, BLOWUP, NONFINITE, NOT_CONVERGED, OK, d2poly, dpoly, poly
 
-
-@nb.njit(cache=True)
-def _row_weights(i, qn, C, X, k2, f1):
-    """k2[l] = w_l Q''(C[i, l]) with w_l the half-sum of the response weights of the intervals
-    next to t_l, so that int_0^{t_i} R(t_i, s) Q''(C(t_i, s)) g(s) ds = sum_l k2[l] g(t_l)
-    (interval-mean trapezoid); f1[l] = Q'(C[i, l])."""
-    for l in range(i + 1):
-        left = X[i, l - 1] - X[i, l] if l > 0 else 0.0
-        right = X[i, l] - X[i, l + 1] if l < i else 0.0
-        c = C[i, l]
-        k2[l] = 0.5 * (left + right) * d2poly(qn, c)
-        f1[l] = dpoly(qn, c)
+CM, XM, K2, P2, KM, K1, P0 = range(7)
+N_INTERVAL = 7  # first dimension of S
+_ROW = (K2, P2, KM, K1, P0, CM)  # quantities of a row's own intervals, copied near the diagonal
 
 
 @nb.njit(cache=True)
-def row_observables(i, T, qs, qn, C, X, m):
-    """(mu, e, int R Q'' m) at row i [S3.1]."""
+def _row_intervals(i, lo, qn, C, X, S):
+    """Interval quantities of row i on I_1..I_lo from the point values (trapezoid, R taken
+    uniform on the interval)."""
+    for l in range(1, lo + 1):
+        a, b = C[i, l - 1], C[i, l]
+        k0 = X[i, l - 1] - X[i, l]
+        qa2, qb2 = d2poly(qn, a), d2poly(qn, b)
+        qa1, qb1 = dpoly(qn, a), dpoly(qn, b)
+        S[K2, i, l] = 0.5 * k0 * (qa2 + qb2)
+        S[P2, i, l] = k0 * (qa2 + 2.0 * qb2) / 6.0
+        S[KM, i, l] = 0.5 * k0 * (qa1 + a * qa2 + qb1 + b * qb2)
+        S[K1, i, l] = 0.5 * k0 * (qa1 + qb1)
+        S[P0, i, l] = 0.5 * k0
+        S[CM, i, l] = 0.5 * (a + b)
+
+
+@nb.njit(cache=True)
+def row_observables(i, T, qs, S, m):
+    """(mu, e, int_0^{t_i} R Q'' m ds without its implicit part, implicit coefficient) [S3.1]."""
     g = 0.0
     en = 0.0
     mm = 0.0
     for l in range(1, i + 1):
-        w = X[i, l - 1] - X[i, l]
-        ca = C[i, l - 1]
-        cb = C[i, l]
-        qa1, qb1 = dpoly(qn, ca), dpoly(qn, cb)
-        qa2, qb2 = d2poly(qn, ca), d2poly(qn, cb)
-        g += 0.5 * w * (qa1 + ca * qa2 + qb1 + cb * qb2)
-        en += 0.5 * w * (qa1 + qb1)
-        mm += 0.5 * w * (qa2 * m[l - 1] + qb2 * m[l])
+        g += S[KM, i, l]
+        en += S[K1, i, l]
+        mm += (S[K2, i, l] - S[P2, i, l]) * m[l - 1]
+        if l < i:
+            mm += S[P2, i, l] * m[l]
     mi = m[i]
-    return T + dpoly(qs, mi) * mi + g, -poly(qs, mi) - en, mm
+    a = S[P2, i, i] if i > 0 else 0.0
+    return T + dpoly(qs, mi) * mi + g, -poly(qs, mi) - en, mm, a
 
 
 @nb.njit(cache=True, parallel=True)
-def _sweep(i, h, T, qs, qn, C, X, m, mu_i, k2, f1, lo, Cn, Xn):
+def _sweep(i, h, T, qs, S, C, X, m, mu_i, f1, lo, Cn, Xn):
     """New values of C[i, j], X[i, j] for j < lo from the current row (one Jacobi sweep)."""
-    a = k2[i]  # weight of the l = i term, treated implicitly
     dqs = dpoly(qs, m[i])
     for j in nb.prange(lo):
+        # int_0^{t_i} R(t_i, s) Q''(C(t_i, s)) C(s, t_j) ds and the chi analogue; the parts
+        # proportional to the unknowns C[i, j], X[i, j] go to the coefficients ac, ax
         ic1 = 0.0
         ix = 0.0
-        for l in range(i):
-            ic1 += k2[l] * C[l, j]
-            ix += k2[l] * X[l, j]
+        ac = 0.0
+        ax = 0.0
+        for l in range(1, i + 1):
+            k, p = S[K2, i, l], S[P2, i, l]
+            if l == j or l == j + 1:  # C(s, t_j) fast on I_l: use its interval mean
+                if l == i:  # j = i - 1: mean (1 + C[i, j]) / 2
+                    ic1 += 0.5 * k
+                    ac = 0.5 * k
+                else:
+                    ic1 += k * S[CM, j, l]
+            else:
+                ic1 += (k - p) * C[l - 1, j]
+                if l == i:
+                    ac = p
+                else:
+                    ic1 += p * C[l, j]
+            if l == j + 1:
+                if l == i:  # mean X[i, j] / 2
+                    ax = 0.5 * k
+                else:
+                    ix += k * S[XM, j, l]
+            elif l > j + 1:
+                ix += (k - p) * X[l - 1, j]
+                if l == i:
+                    ax = p
+                else:
+                    ix += p * X[l, j]
+        # int_0^{t_j} R(t_j, s) Q'(C(t_i, s)) ds with the first moment of R(t_j, .)
         ic2 = 0.0
         for l in range(1, j + 1):
-            ic2 += 0.5 * (X[j, l - 1] - X[j, l]) * (f1[l - 1] + f1[l])
+            k0 = X[j, l - 1] - X[j, l]
+            p0 = S[P0, j, l]
+            ic2 += (k0 - p0) * f1[l - 1] + p0 * f1[l]
         src_c = dqs * m[j] + ic1 + ic2
-        src_x = 1.0 + ix
         if j == i - 1:  # trapezoid from the diagonal
-            den = 1.0 + 0.5 * h * (mu_i - a)
-            Cn[j] = (1.0 + 0.5 * h * (-T + src_c)) / den
-            Xn[j] = 0.5 * h * (1.0 + src_x) / den
+            Cn[j] = (1.0 + 0.5 * h * (-T + src_c)) / (1.0 + 0.5 * h * (mu_i - ac))
+            Xn[j] = 0.5 * h * (2.0 + ix) / (1.0 + 0.5 * h * (mu_i - ax))
         else:  # BDF2
-            den = 3.0 + 2.0 * h * (mu_i - a)
-            Cn[j] = (4.0 * C[i - 1, j] - C[i - 2, j] + 2.0 * h * src_c) / den
-            Xn[j] = (4.0 * X[i - 1, j] - X[i - 2, j] + 2.0 * h * src_x) / den
+            Cn[j] = (4.0 * C[i - 1, j] - C[i - 2, j] + 2.0 * h * src_c) / (
+                3.0 + 2.0 * h * (mu_i - ac))
+            Xn[j] = (4.0 * X[i - 1, j] - X[i - 2, j] + 2.0 * h * (1.0 + ix)) / (
+                3.0 + 2.0 * h * (mu_i - ax))
 
 
 @nb.njit(cache=True)
@@ -98,10 +145,52 @@ def _check_row(i, C, X, m):
 
 
 @nb.njit(cache=True)
-def advance(i0, i1, h, T, qs, qn, C, X, m, mu, e, n_copy, tol, max_iter, k2, f1, Cn, Xn):
-    """Solve rows i0..i1-1 of the window (rows < i0 are known, i0 >= 1).
+def _solve_m(i, h, T, qs, m, g, mm, a, dm0):
+    """m[i] from its implicit step (BDF2, or the trapezoid rule at i = 1) by Newton's method,
+    with mu = T + Q_s'(m) m + g and the signal force Q_s'(m) taken at the new m (the escape
+    couples them strongly once h exceeds the escape time); g, mm and a come from the row."""
+    x = m[i]
+    for _ in range(60):
+        q1, q2 = dpoly(qs, x), d2poly(qs, x)
+        mu_x = T + q1 * x + g
+        dmu = q1 + q2 * x
+        if i >= 2:
+            f = (3.0 + 2.0 * h * (mu_x - a)) * x - 4.0 * m[i - 1] + m[i - 2] - 2.0 * h * (q1 + mm)
+            df = 3.0 + 2.0 * h * (mu_x - a + dmu * x - q2)
+        else:
+            f = (1.0 + 0.5 * h * (mu_x - a)) * x - m[0] - 0.5 * h * (dm0 + q1 + mm)
+            df = 1.0 + 0.5 * h * (mu_x - a + dmu * x - q2)
+        step = f / df
+        x -= step
+        if abs(step) <= 1e-15 * (1.0 + abs(x)):
+            break
+    return x
 
-    Returns (status, row, total Jacobi sweeps); on failure ``row`` is the first bad row.
+
+@nb.njit(cache=True)
+def _copy_near_diagonal(i, n_c, C, X, S):
+    """Lags 1..n_c of row i and the interval quantities between them and the diagonal, from
+    row i - 1 (time-translation invariance)."""
+    lo = i - n_c
+    for d in range(1, n_c + 1):
+        C[i, i - d] = C[i - 1, i - 1 - d]
+        X[i, i - d] = X[i - 1, i - 1 - d]
+    for l in range(lo + 1, i + 1):
+        for q in _ROW:
+            S[q, i, l] = S[q, i - 1, l - 1]
+    for j in range(lo, i):
+        S[CM, j, i] = S[CM, j - 1, i - 1]
+        S[XM, j, i] = S[XM, j - 1, i - 1]
+
+
+@nb.njit(cache=True)
+def advance(i0, i1, h, T, qs, qn, C, X, S, m, mu, e, n_copy, tol, max_iter, m_stop, f1, Cn,
+            Xn):
+    """Solve rows i0..i1-1 of the window (rows < i0 are known, i0 >= 1), stopping after the
+    first row where m >= m_stop.
+
+    Returns (status, row, total Jacobi sweeps): ``row`` is the first row not solved (the bad
+    row on failure).
     """
     sweeps = 0
     for i in range(i0, i1):
@@ -116,9 +205,8 @@ def advance(i0, i1, h, T, qs, qn, C, X, m, mu, e, n_copy, tol, max_iter, k2, f1,
             C[i, 0] = 1.0
             X[i, 0] = h
         n_c = min(n_copy, i - 1)
-        for d in range(1, n_c + 1):  # lags 1..n_c: time-translation invariance
-            C[i, i - d] = C[i - 1, i - 1 - d]
-            X[i, i - d] = X[i - 1, i - 1 - d]
+        if n_c > 0:
+            _copy_near_diagonal(i, n_c, C, X, S)
         C[i, i] = 1.0
         X[i, i] = 0.0
         m[i] = 2.0 * m[i - 1] - m[i - 2] if i >= 2 else m[i - 1]
@@ -129,22 +217,18 @@ def advance(i0, i1, h, T, qs, qn, C, X, m, mu, e, n_copy, tol, max_iter, k2, f1,
         # trapezoid start of m needs dm/dt at row 0
         dm0 = 0.0
         if i == 1:
-            mu0, _, mm0 = row_observables(0, T, qs, qn, C, X, m)
-            dm0 = -mu0 * m[0] + dpoly(qs, m[0]) + mm0
+            mu0, _, _, _ = row_observables(0, T, qs, S, m)
+            dm0 = -mu0 * m[0] + dpoly(qs, m[0])
         converged = False
         omega = 1.0  # under-relaxation, halved whenever a sweep increases the change
         prev = np.inf
         for _ in range(max_iter):
-            _row_weights(i, qn, C, X, k2, f1)
-            mu_i, _, mm = row_observables(i, T, qs, qn, C, X, m)
-            _sweep(i, h, T, qs, qn, C, X, m, mu_i, k2, f1, lo, Cn, Xn)
-            a = k2[i]
-            src_m = dpoly(qs, m[i]) + mm - a * m[i]
-            if i >= 2:
-                m_new = (4.0 * m[i - 1] - m[i - 2] + 2.0 * h * src_m) / (
-                    3.0 + 2.0 * h * (mu_i - a))
-            else:
-                m_new = (m[0] + 0.5 * h * (dm0 + src_m)) / (1.0 + 0.5 * h * (mu_i - a))
+            _row_intervals(i, lo, qn, C, X, S)
+            for l in range(i + 1):
+                f1[l] = dpoly(qn, C[i, l])
+            mu_i, _, mm, a = row_observables(i, T, qs, S, m)
+            _sweep(i, h, T, qs, S, C, X, m, mu_i, f1, lo, Cn, Xn)
+            m_new = _solve_m(i, h, T, qs, m, mu_i - T - dpoly(qs, m[i]) * m[i], mm, a, dm0)
             change = abs(m_new - m[i])
             for j in range(lo):
                 change = max(change, abs(Cn[j] - C[i, j]), abs(Xn[j] - X[i, j]))
@@ -165,14 +249,32 @@ def advance(i0, i1, h, T, qs, qn, C, X, m, mu, e, n_copy, tol, max_iter, k2, f1,
             return status, i, sweeps
         if not converged:
             return NOT_CONVERGED, i, sweeps
-        mu[i], e[i], _ = row_observables(i, T, qs, qn, C, X, m)
+        _row_intervals(i, lo, qn, C, X, S)
+        for j in range(lo):  # column means on the new interval I_i
+            S[CM, j, i] = 0.5 * (C[i - 1, j] + C[i, j])
+            S[XM, j, i] = 0.5 * (X[i - 1, j] + X[i, j])
+        mu[i], e[i], _, _ = row_observables(i, T, qs, S, m)
+        if m[i] >= m_stop:
+            return OK, i + 1, sweeps
     return OK, i1, sweeps
 
 
 @nb.njit(cache=True)
-def decimate(W, C, X, m, mu, e):
-    """Keep the even grid points 0, 2, .., W as 0..W/2 (the step doubles) [S3.4]."""
+def decimate(W, C, X, S, m, mu, e):
+    """Keep the even grid points 0, 2, .., W as 0..W/2 (the step doubles) [S3.4]; the interval
+    quantities of each new interval combine those of its two halves exactly."""
     half = W // 2
+    for a in range(half + 1):
+        for l in range(1, half + 1):
+            f, g = 2 * l - 1, 2 * l  # the two fine intervals of the coarse I_l
+            for q in (CM, XM):
+                S[q, a, l] = 0.5 * (S[q, 2 * a, f] + S[q, 2 * a, g])
+            if l <= a:
+                k0 = X[2 * a, f] - X[2 * a, g]
+                S[P0, a, l] = 0.5 * (S[P0, 2 * a, f] + k0 + S[P0, 2 * a, g])
+                S[P2, a, l] = 0.5 * (S[P2, 2 * a, f] + S[K2, 2 * a, g] + S[P2, 2 * a, g])
+                for q in (K2, KM, K1):
+                    S[q, a, l] = S[q, 2 * a, f] + S[q, 2 * a, g]
     for a in range(half + 1):
         for b in range(half + 1):
             C[a, b] = C[2 * a, 2 * b]

@@ -85,6 +85,13 @@ class DMFTOptions:
     max_sweeps : int
         "doubling" only: cap on the (under-relaxed Jacobi) sweeps that solve one row to
         ``corrector_tol``.
+    max_change : float
+        "doubling" only: when a full window's newest half has m or e changing by more than
+        this per step (an escape that a doubled step would not resolve), the window is widened
+        instead of decimated, keeping the step; it shrinks back once the change is small.
+    max_widening : int
+        "doubling" only: the widest window is ``max_widening * window`` (a power of 2); this
+        bounds the memory of a widened run.
     error_estimate : bool
         "doubling" only: run the problem again with ``window // 2`` (about 1/8 of the cost)
         and report the largest difference of m, mu, e in ``stats["error_estimate"]``.
@@ -99,6 +106,8 @@ class DMFTOptions:
     near_diagonal: int = 2
     tolerance: float = 1e-3
     max_sweeps: int = 1000
+    max_change: float = 0.01
+    max_widening: int = 8
     error_estimate: bool = True
 
     def __post_init__(self):
@@ -126,6 +135,12 @@ class DMFTOptions:
                              f"{self.near_diagonal!r}")
         if not (isinstance(self.max_sweeps, int) and self.max_sweeps >= 1):
             raise ValueError(f"max_sweeps must be an integer >= 1, got {self.max_sweeps!r}")
+        if not self.max_change > 0:
+            raise ValueError(f"max_change must be > 0, got {self.max_change!r}")
+        if not (isinstance(self.max_widening, int) and self.max_widening >= 1
+                and self.max_widening & (self.max_widening - 1) == 0):
+            raise ValueError(f"max_widening must be a power of 2 (1 = never widen), got "
+                             f"{self.max_widening!r}")
         if not self.tolerance > 0:
             raise ValueError(f"tolerance must be > 0, got {self.tolerance!r}")
 

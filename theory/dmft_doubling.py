@@ -46,20 +46,57 @@ class _Window:
     def __init__(self, W: int):
         self.C = np.zeros((W + 1, W + 1))
         self.X = np.zeros((W + 1, W + 1))
+        self.S = np.zeros((_k.N_INTERVAL, W + 1, W + 1))
         self.m = np.zeros(W + 1)
         self.mu = np.zeros(W + 1)
         self.e = np.zeros(W + 1)
         self.h = 0.0
+        self.width = W        # current capacity of the window (W .. cap)
         self.row = 1          # next row to solve
         self.windows = 0      # decimations done
+        self.extensions = 0   # widenings (a doubled step that would not resolve the dynamics)
+        self.widest = W
         self.sweeps = 0
         self.copy_from = math.inf
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "m", "mu", "e")}
         self.col_C: list[np.ndarray] = []
         self.col_chi: list[np.ndarray] = []
 
+    def widen(self) -> None:
+        """Double the capacity, keeping the step (storage grows on first use)."""
+        self.width *= 2
+        self.extensions += 1
+        self.widest = max(self.widest, self.width)
+        n = self.width + 1
+        if self.C.shape[0] < n:
+            old = self.C.shape[0]
+            for k in ("C", "X", "S", "m", "mu", "e"):
+                a = getattr(self, k)
+                b = np.zeros(a.shape[:-2] + (n, n) if a.ndim > 1 else (n,))
+                b[(...,) + (slice(old),) * min(a.ndim, 2)] = a
+                setattr(self, k, b)
+
+    def snapshot(self) -> dict:
+        """Copy of the active window, to undo a decimation whose new step proves too long."""
+        n = self.width + 1
+        return {"C": self.C[:n, :n].copy(), "X": self.X[:n, :n].copy(),
+                "S": self.S[:, :n, :n].copy(), "m": self.m[:n].copy(),
+                "mu": self.mu[:n].copy(), "e": self.e[:n].copy(), "h": self.h,
+                "row": self.row, "width": self.width, "windows": self.windows,
+                "history": len(self.history["t"]), "columns": len(self.col_C)}
+
+    def rollback(self, snap: dict) -> None:
+        n = snap["C"].shape[0]
+        self.C[:n, :n], self.X[:n, :n], self.S[:, :n, :n] = snap["C"], snap["X"], snap["S"]
+        self.m[:n], self.mu[:n], self.e[:n] = snap["m"], snap["mu"], snap["e"]
+        self.h, self.row, self.width = snap["h"], snap["row"], snap["width"]
+        self.windows = snap["windows"]
+        for v in self.history.values():
+            del v[snap["history"]:]
+        del self.col_C[snap["columns"]:], self.col_chi[snap["columns"]:]
+
     def arrays(self) -> dict[str, np.ndarray]:
-        out = {"C": self.C, "X": self.X, "m": self.m, "mu": self.mu, "e": self.e}
+        out = {"C": self.C, "X": self.X, "S": self.S, "m": self.m, "mu": self.mu, "e": self.e}
         for k, v in self.history.items():
             out[f"history_{k}"] = np.concatenate(v) if v else np.zeros(0)
         for name, cols in (("col_C", self.col_C), ("col_chi", self.col_chi)):
@@ -68,13 +105,16 @@ class _Window:
 
     def scalars(self) -> dict:
         return {"h": self.h, "row": self.row, "windows": self.windows, "sweeps": self.sweeps,
+                "width": self.width, "extensions": self.extensions, "widest": self.widest,
                 "copy_from": None if math.isinf(self.copy_from) else self.copy_from}
 
     def restore(self, arrays: dict, meta: dict) -> None:
-        for k in ("C", "X", "m", "mu", "e"):
-            getattr(self, k)[...] = arrays[k]
+        for k in ("C", "X", "S", "m", "mu", "e"):
+            setattr(self, k, arrays[k].copy())
         self.h, self.row = meta["h"], meta["row"]
         self.windows, self.sweeps = meta["windows"], meta["sweeps"]
+        self.width, self.extensions = meta["width"], meta["extensions"]
+        self.widest = meta["widest"]
         self.copy_from = math.inf if meta["copy_from"] is None else meta["copy_from"]
         self.history = {k: [arrays[f"history_{k}"]] for k in self.history}
         self.col_C = [arrays["col_C"]] if arrays["col_C"].size else []
@@ -107,11 +147,12 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
     """Run the grid-doubling scheme; returns the raw arrays and statistics.
 
     ``opts`` is a :class:`~saddlesurf.theory.dmft.DMFTOptions` (``dt`` is the initial step,
-    ``window``, ``near_diagonal``, ``corrector_tol`` and ``max_sweeps`` are
-    used); ``window`` overrides ``opts.window`` (the error-estimate run). ``stop_m`` ends the
-    run after the window in which m first reaches it.
+    ``window``, ``near_diagonal``, ``corrector_tol``, ``max_sweeps``, ``max_change`` and
+    ``max_widening`` are used); ``window`` overrides ``opts.window`` (the error-estimate run).
+    ``stop_m`` ends the run at the first row where m reaches it.
     """
     W = int(window or opts.window)
+    cap = W * opts.max_widening
     qs, qn = model.signal_coeffs, model.noise_coeffs
     s = math.sqrt(model.d2Q(1.0))
     waits = np.asarray(waits, dtype=float)
@@ -119,7 +160,7 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
     state.h = float(opts.dt)
     state.C[0, 0] = 1.0
     state.m[0] = m0
-    state.mu[0], state.e[0], _ = _k.row_observables(0, T, qs, qn, state.C, state.X, state.m)
+    state.mu[0], state.e[0], _, _ = _k.row_observables(0, T, qs, state.S, state.m)
     _record(state, 0, 0, waits)
     ident = {"model": model.to_dict(), "temperature": T, "m0": m0, "t_max": t_max,
              "window": W, "options": asdict(opts), "waits": waits.tolist(), "stop_m": stop_m}
@@ -127,44 +168,52 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
     if checkpoint is not None:
         _resume(checkpoint, ident, state)
     resumed_from = state.h * (state.row - 1)
-    work = [np.zeros(W + 1) for _ in range(4)]
     n_windows = max(1, math.ceil(math.log2(max(t_max / (W * opts.dt), 1.0))) + 1)
     wall0 = time.perf_counter()
     last_ckpt = wall0
     status, bad = 0, 0
+    m_stop = math.inf if stop_m is None else float(stop_m)
+    snap = None  # the window before the last decimation, while its new step is on trial
     with progress_bar(n_windows, "DMFT (grid doubling)", progress, unit="window") as bar:
         bar.update(state.windows)
         while True:
-            h = state.h
-            last = min(W, math.ceil(t_max / h - 1e-9))
+            h, width = state.h, state.width
+            last = min(width, math.ceil(t_max / h - 1e-9))
             i = state.row
             stiff = h * (abs(state.mu[i - 1]) + 2 * s) > _STIFF
             n_copy = opts.near_diagonal if stiff else 0
             if stiff:
                 state.copy_from = min(state.copy_from, h * i)
             if last >= i:
+                work = [np.zeros(width + 1) for _ in range(3)]
                 status, bad, sweeps = _k.advance(
-                    i, last + 1, h, T, qs, qn, state.C, state.X, state.m, state.mu, state.e,
-                    n_copy, opts.corrector_tol, opts.max_sweeps, *work)
+                    i, last + 1, h, T, qs, qn, state.C, state.X, state.S, state.m, state.mu,
+                    state.e, n_copy, opts.corrector_tol, opts.max_sweeps, m_stop, *work)
                 state.sweeps += sweeps
-                top = last if status == 0 else bad - 1
+                top = bad - 1
+                if snap is not None and (status != 0 or _change(state, i - 1, top)
+                                         > opts.max_change) and 2 * snap["width"] <= cap:
+                    # the last decimation's step does not resolve the dynamics: undo it and
+                    # widen the window instead (again, wider, if the widened one fails too)
+                    state.rollback(snap)
+                    state.widen()
+                    snap["width"] = state.width
+                    status = 0
+                    continue
                 if top >= i:
                     _record(state, i, top, waits)
                 state.row = top + 1
                 if status != 0:
                     break
-            done = last < W or (stop_m is not None and state.m[:last + 1].max() >= stop_m)
+            done = state.row <= last or last < width
             bar.update(1)
-            bar.set_postfix_str(f"t={h * last:.4g} m={state.m[last]:.4f}")
+            bar.set_postfix_str(f"t={h * (state.row - 1):.4g} m={state.m[state.row - 1]:.4f}")
             if done:
                 break
-            _k.decimate(W, state.C, state.X, state.m, state.mu, state.e)
-            state.h *= 2.0
-            state.row = W // 2 + 1
-            state.windows += 1
             if checkpoint is not None and time.perf_counter() - last_ckpt > checkpoint_every:
                 _write_checkpoint(checkpoint, ident, state)
                 last_ckpt = time.perf_counter()
+            snap = _next_window(state, W, cap, opts.max_change, snap)
     if status == 0 and checkpoint is not None:
         _write_checkpoint(checkpoint, ident, state)
     out = {k: np.concatenate(v) for k, v in state.history.items()}
@@ -176,13 +225,50 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                      "C": np.tril(state.C[:n_win, :n_win]),
                      "chi": np.tril(state.X[:n_win, :n_win])}
     out["status"], out["bad_time"] = status, state.h * bad
-    out["stats"] = {"windows": state.windows + 1, "rows": int(out["t"].size),
+    out["stats"] = {"windows": state.windows + 1, "widenings": state.extensions,
+                    "widest_window": state.widest, "rows": int(out["t"].size),
                     "jacobi_sweeps": state.sweeps, "wall_time_s": time.perf_counter() - wall0,
                     "window_points": W + 1, "resumed_from_t": resumed_from, "final_step": state.h,
-                    "two_time_bytes": int(state.C.nbytes + state.X.nbytes),
+                    "two_time_bytes": int(state.C.nbytes + state.X.nbytes + state.S.nbytes),
                     "near_diagonal_copied_from_t": (None if math.isinf(state.copy_from)
                                                     else state.copy_from)}
     return out
+
+
+def _change(state: _Window, lo: int, hi: int) -> float:
+    """Largest change of m or e per step between rows lo..hi."""
+    if hi <= lo:
+        return 0.0
+    rows = slice(lo, hi + 1)
+    return float(max(np.max(np.abs(np.diff(state.m[rows]))),
+                     np.max(np.abs(np.diff(state.e[rows])))))
+
+
+def _next_window(state: _Window, W: int, cap: int, max_change: float,
+                 snap: dict | None) -> dict | None:
+    """Make room in a full window; returns the snapshot that undoes the last decimation.
+
+    Normally the even points are kept and the step doubles [S3.4]. While m or e change by more
+    than ``max_change`` per step in the newest half (an escape that a doubled step would not
+    resolve) the window is widened instead, up to ``cap``; a decimation whose next window
+    breaks that bound (or fails) is undone by the caller and the window widened. A widened
+    window shrinks back one level per fill (two decimations) once the change is small.
+    """
+    width = state.width
+    if _change(state, width // 2, width) > max_change and width < cap:
+        state.widen()
+        return snap
+    snap = state.snapshot()
+    _k.decimate(width, state.C, state.X, state.S, state.m, state.mu, state.e)
+    state.h *= 2.0
+    state.windows += 1
+    if width > W:  # the halved capacity is full: decimate once more
+        state.width = width // 2
+        _k.decimate(state.width, state.C, state.X, state.S, state.m, state.mu, state.e)
+        state.h *= 2.0
+        state.windows += 1
+    state.row = state.width // 2 + 1
+    return snap
 
 
 def error_estimate(run: dict, coarse: dict, dt0: float) -> dict[str, float]:
