@@ -10,6 +10,7 @@ from saddlesurf.theory import (
     AccuracyWarning,
     DMFTOptions,
     DMFTResult,
+    IntegrationError,
     MixedSpherical,
     SpikedMatrixTensor,
     fit_relaxation_times,
@@ -149,11 +150,40 @@ def test_save_load_is_lossless(tmp_path):
 @pytest.mark.parametrize("kwargs, name", [
     (dict(window=10), "window"), (dict(window=66), "window"),
     (dict(near_diagonal=0), "near_diagonal"), (dict(tolerance=0.0), "tolerance"),
-    (dict(max_sweeps=0), "max_sweeps"),
+    (dict(max_sweeps=0), "max_sweeps"), (dict(max_change=0.0), "max_change"),
+    (dict(max_widening=3), "max_widening"),
 ])
 def test_invalid_options_name_the_parameter(kwargs, name):
     with pytest.raises(ValueError, match=name):
         _doubling_opts(**kwargs)
+
+
+def _t_conv(x, **kw):
+    model = SpikedMatrixTensor(p=3, delta2=1 / x, delta_p=1.0)
+    target = 0.5 * gradient_flow_fixed_point(model).m
+    r = solve_dmft(model, 700.0, m0=1e-10, options=_doubling_opts(**kw))
+    return np.interp(target, r.m, r.times), r
+
+
+def test_escape_time_near_threshold_does_not_depend_on_the_closure():
+    """The near-diagonal closure once moved t_conv at 1/Delta2 = 2.2 between 440 and 850;
+    with the interval quantities carried through decimation, copying 2 or 4 lags agrees."""
+    t2, r = _t_conv(2.2, near_diagonal=2)
+    t4, _ = _t_conv(2.2, near_diagonal=4)
+    assert 550 < t2 < 690  # window 256 / 512 / 1024: 626 / 634 / 641
+    assert abs(t4 - t2) < 0.03 * t2
+    assert r.stats["near_diagonal_copied_from_t"] < 100
+
+
+def test_escape_widens_the_window_instead_of_doubling_the_step():
+    """At window 64 the escape (1/Delta2 = 2.5, t ~ 180) falls in a window whose step is ~10:
+    without widening the row iteration fails there; widened, the run goes through it."""
+    model = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)
+    with pytest.raises(IntegrationError, match="corrector_tol"):
+        solve_dmft(model, 250.0, m0=1e-10, options=_doubling_opts(window=64, max_widening=1))
+    r = solve_dmft(model, 250.0, m0=1e-10, options=_doubling_opts(window=64, max_widening=4))
+    assert r.stats["widenings"] >= 1 and r.stats["widest_window"] == 256
+    assert r.m[-1] > 0.5 * gradient_flow_fixed_point(model).m
 
 
 def test_fit_recovers_a_known_power_law():

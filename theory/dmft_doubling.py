@@ -1,15 +1,20 @@
 """Long-time integration of the CHSCK equations [S3.1] by grid doubling (Kim-Latz) [S3.4].
 
-A window of W + 1 grid points t_k = k h, k = 0..W, holds C and the integrated response
-chi(t, t') = int_{t'}^t R(t, s) ds (kernels in ``_doubling_kernels``). When the window is full the
-even points are kept as 0..W/2 and the step doubles, so a run to t_max costs O(log(t_max/(W h0)))
-windows of O(W^3) work and the two-time memory is 2 (W+1)^2 doubles whatever t_max.
+A window of W + 1 grid points t_k = k h, k = 0..W, holds C, the integrated response
+chi(t, t') = int_{t'}^t R(t, s) ds and the interval quantities of ``_doubling_kernels`` (means of
+C and chi, response integrals and their first moments over each grid interval). When the window
+is full the even points are kept as 0..W/2, the interval quantities of each pair of intervals are
+combined exactly, and the step doubles, so a run to t_max costs O(log(t_max/(W h0))) windows of
+O(W^3) work and the two-time memory is 9 (W+1)^2 doubles whatever t_max.
 
 Once the step exceeds the fast relaxation time, h (|mu| + 2 sqrt(Q''(1))) > 1, the lags
-1..``near_diagonal`` are taken from the previous row (time-translation invariance next to the
-diagonal) instead of being solved on a grid that cannot resolve them. The a-posteriori error
-estimate is the largest difference of m, mu, e between the run and a run with window W/2 at
-the times both computed.
+1..``near_diagonal`` (and the interval quantities between them and the diagonal) are taken from
+the previous row (time-translation invariance next to the diagonal) instead of being solved on a
+grid that cannot resolve them. An escape (m leaving the threshold states) is fast on the scale
+of a late step: when m or e change by more than ``max_change`` per step, the last decimation is
+undone and the window widened instead (up to ``max_widening`` W points), and it shrinks back
+once the dynamics is slow again. The a-posteriori error estimate is the largest difference of
+m, mu, e between the run and a run with window W/2 at the times both computed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ __all__ = ["AccuracyWarning", "integrate_doubling"]
 
 # copy the near-diagonal lags once h (|mu| + 2 sqrt(Q''(1))) exceeds this (stiff window)
 _STIFF = 1.0
+# snapshots kept to undo decimations (each holds one active window)
+_SNAPSHOTS = 3
 
 
 class AccuracyWarning(UserWarning):
@@ -173,7 +180,7 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
     last_ckpt = wall0
     status, bad = 0, 0
     m_stop = math.inf if stop_m is None else float(stop_m)
-    snap = None  # the window before the last decimation, while its new step is on trial
+    snaps: list[dict] = []  # the windows before the latest decimations (finer steps)
     with progress_bar(n_windows, "DMFT (grid doubling)", progress, unit="window") as bar:
         bar.update(state.windows)
         while True:
@@ -191,15 +198,18 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                     state.e, n_copy, opts.corrector_tol, opts.max_sweeps, m_stop, *work)
                 state.sweeps += sweeps
                 top = bad - 1
-                if snap is not None and (status != 0 or _change(state, i - 1, top)
-                                         > opts.max_change) and 2 * snap["width"] <= cap:
-                    # the last decimation's step does not resolve the dynamics: undo it and
-                    # widen the window instead (again, wider, if the widened one fails too)
-                    state.rollback(snap)
-                    state.widen()
-                    snap["width"] = state.width
-                    status = 0
-                    continue
+                if status != 0 or _change(state, i - 1, top) > opts.max_change:
+                    # the step does not resolve the dynamics: undo the latest decimation to a
+                    # finer step and widen the window there instead
+                    finer = [k for k, sn in enumerate(snaps) if sn["h"] < h
+                             and 2 * sn["width"] <= cap]
+                    if finer:
+                        del snaps[finer[-1] + 1:]
+                        state.rollback(snaps[-1])
+                        state.widen()
+                        snaps[-1]["width"] = state.width
+                        status = 0
+                        continue
                 if top >= i:
                     _record(state, i, top, waits)
                 state.row = top + 1
@@ -213,7 +223,9 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
             if checkpoint is not None and time.perf_counter() - last_ckpt > checkpoint_every:
                 _write_checkpoint(checkpoint, ident, state)
                 last_ckpt = time.perf_counter()
-            snap = _next_window(state, W, cap, opts.max_change, snap)
+            snap = _next_window(state, W, cap, opts.max_change)
+            if snap is not None:
+                snaps = (snaps + [snap])[-_SNAPSHOTS:]
     if status == 0 and checkpoint is not None:
         _write_checkpoint(checkpoint, ident, state)
     out = {k: np.concatenate(v) for k, v in state.history.items()}
@@ -244,20 +256,20 @@ def _change(state: _Window, lo: int, hi: int) -> float:
                      np.max(np.abs(np.diff(state.e[rows])))))
 
 
-def _next_window(state: _Window, W: int, cap: int, max_change: float,
-                 snap: dict | None) -> dict | None:
-    """Make room in a full window; returns the snapshot that undoes the last decimation.
+def _next_window(state: _Window, W: int, cap: int, max_change: float) -> dict | None:
+    """Make room in a full window; returns the snapshot that undoes a decimation.
 
     Normally the even points are kept and the step doubles [S3.4]. While m or e change by more
     than ``max_change`` per step in the newest half (an escape that a doubled step would not
-    resolve) the window is widened instead, up to ``cap``; a decimation whose next window
-    breaks that bound (or fails) is undone by the caller and the window widened. A widened
+    resolve) the window is widened instead, up to ``cap``; when rows at a later step break that
+    bound (or fail) the caller undoes the latest decimation to a finer step and widens there. A
+    widened
     window shrinks back one level per fill (two decimations) once the change is small.
     """
     width = state.width
     if _change(state, width // 2, width) > max_change and width < cap:
         state.widen()
-        return snap
+        return None
     snap = state.snapshot()
     _k.decimate(width, state.C, state.X, state.S, state.m, state.mu, state.e)
     state.h *= 2.0
