@@ -72,6 +72,7 @@ def test_pure_p_spin_ages_toward_threshold_energy():
     assert np.all(np.isnan(cols["C"][r.times < 10.0 - 1e-9, 0]))
 
 
+@pytest.mark.slow
 def test_easy_phase_reaches_the_closed_form_fixed_point():
     fp = gradient_flow_fixed_point(EASY)
     r = solve_dmft(EASY, 1e5, m0=1e-4, options=_doubling_opts(window=512))
@@ -165,12 +166,13 @@ def _t_conv(x, **kw):
     return np.interp(target, r.m, r.times), r
 
 
+@pytest.mark.slow
 def test_escape_time_near_threshold_does_not_depend_on_the_closure():
     """The near-diagonal closure once moved t_conv at 1/Delta2 = 2.2 between 440 and 850;
     with the interval quantities carried through decimation, copying 2 or 4 lags agrees."""
     t2, r = _t_conv(2.2, near_diagonal=2)
     t4, _ = _t_conv(2.2, near_diagonal=4)
-    assert 550 < t2 < 690  # window 256 / 512 / 1024: 626 / 634 / 641
+    assert 550 < t2 < 690  # window 256 / 512 / 1024: 620 / 634 / 641
     assert abs(t4 - t2) < 0.03 * t2
     assert r.stats["near_diagonal_copied_from_t"] < 100
 
@@ -197,6 +199,7 @@ def test_fit_recovers_a_known_power_law():
         fit_relaxation_times(x[:3], t[:3])
 
 
+@pytest.mark.slow
 def test_relaxation_time_threshold_approaches_bbp_as_m0_decreases():
     """[S5.1] at p = 3, Delta_p = 1 (1/Delta2^GF = 2): a physics check, see the docs."""
     grid = [2.05, 2.1, 2.2, 2.4, 2.7, 3.0]

@@ -107,7 +107,7 @@ class DMFTOptions:
     near_diagonal: int = 2
     tolerance: float = 1e-3
     max_sweeps: int = 1000
-    max_change: float = 0.05
+    max_change: float = 0.01
     max_widening: int = 4
     error_estimate: bool = True
 
