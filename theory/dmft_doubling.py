@@ -61,7 +61,7 @@ class _Window:
         self.width = W        # current capacity of the window (W .. cap)
         self.row = 1          # next row to solve
         self.windows = 0      # decimations done
-        self.extensions = 0   # widenings (a doubled step that would not resolve the dynamics)
+        self.widenings = 0    # a doubled step that would not resolve the dynamics, undone
         self.widest = W
         self.sweeps = 0
         self.copy_from = math.inf
@@ -72,7 +72,7 @@ class _Window:
     def widen(self) -> None:
         """Double the capacity, keeping the step (storage grows on first use)."""
         self.width *= 2
-        self.extensions += 1
+        self.widenings += 1
         self.widest = max(self.widest, self.width)
         n = self.width + 1
         if self.C.shape[0] < n:
@@ -112,7 +112,7 @@ class _Window:
 
     def scalars(self) -> dict:
         return {"h": self.h, "row": self.row, "windows": self.windows, "sweeps": self.sweeps,
-                "width": self.width, "extensions": self.extensions, "widest": self.widest,
+                "width": self.width, "widenings": self.widenings, "widest": self.widest,
                 "copy_from": None if math.isinf(self.copy_from) else self.copy_from}
 
     def restore(self, arrays: dict, meta: dict) -> None:
@@ -120,7 +120,7 @@ class _Window:
             setattr(self, k, arrays[k].copy())
         self.h, self.row = meta["h"], meta["row"]
         self.windows, self.sweeps = meta["windows"], meta["sweeps"]
-        self.width, self.extensions = meta["width"], meta["extensions"]
+        self.width, self.widenings = meta["width"], meta["widenings"]
         self.widest = meta["widest"]
         self.copy_from = math.inf if meta["copy_from"] is None else meta["copy_from"]
         self.history = {k: [arrays[f"history_{k}"]] for k in self.history}
@@ -237,7 +237,7 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                      "C": np.tril(state.C[:n_win, :n_win]),
                      "chi": np.tril(state.X[:n_win, :n_win])}
     out["status"], out["bad_time"] = status, state.h * bad
-    out["stats"] = {"windows": state.windows + 1, "widenings": state.extensions,
+    out["stats"] = {"windows": state.windows + 1, "widenings": state.widenings,
                     "widest_window": state.widest, "rows": int(out["t"].size),
                     "jacobi_sweeps": state.sweeps, "wall_time_s": time.perf_counter() - wall0,
                     "window_points": W + 1, "resumed_from_t": resumed_from, "final_step": state.h,
@@ -263,8 +263,7 @@ def _next_window(state: _Window, W: int, cap: int, max_change: float) -> dict | 
     than ``max_change`` per step in the newest half (an escape that a doubled step would not
     resolve) the window is widened instead, up to ``cap``; when rows at a later step break that
     bound (or fail) the caller undoes the latest decimation to a finer step and widens there. A
-    widened
-    window shrinks back one level per fill (two decimations) once the change is small.
+    widened window shrinks back one level per fill (two decimations) once the change is small.
     """
     width = state.width
     if _change(state, width // 2, width) > max_change and width < cap:
