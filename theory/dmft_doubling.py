@@ -90,7 +90,7 @@ class _Window:
                 "S": self.S[:, :n, :n].copy(), "m": self.m[:n].copy(),
                 "mu": self.mu[:n].copy(), "e": self.e[:n].copy(), "h": self.h,
                 "row": self.row, "width": self.width, "windows": self.windows,
-                "history": len(self.history["t"]), "columns": len(self.col_C)}
+                "history": sum(v.size for v in self.history["t"])}
 
     def rollback(self, snap: dict) -> None:
         n = snap["C"].shape[0]
@@ -98,9 +98,12 @@ class _Window:
         self.m[:n], self.mu[:n], self.e[:n] = snap["m"], snap["mu"], snap["e"]
         self.h, self.row, self.width = snap["h"], snap["row"], snap["width"]
         self.windows = snap["windows"]
-        for v in self.history.values():
-            del v[snap["history"]:]
-        del self.col_C[snap["columns"]:], self.col_chi[snap["columns"]:]
+        n = snap["history"]  # rows recorded before the snapshot
+        for k, v in self.history.items():
+            self.history[k] = [np.concatenate(v)[:n]]
+        if self.col_C:
+            self.col_C = [np.concatenate(self.col_C)[:n]]
+            self.col_chi = [np.concatenate(self.col_chi)[:n]]
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"C": self.C, "X": self.X, "S": self.S, "m": self.m, "mu": self.mu, "e": self.e}
@@ -172,15 +175,15 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
     ident = {"model": model.to_dict(), "temperature": T, "m0": m0, "t_max": t_max,
              "window": W, "options": asdict(opts), "waits": waits.tolist(), "stop_m": stop_m}
     ident = json.loads(json.dumps(ident))
+    snaps: list[dict] = []  # the windows before the latest decimations (finer steps)
     if checkpoint is not None:
-        _resume(checkpoint, ident, state)
+        snaps = _resume(checkpoint, ident, state)
     resumed_from = state.h * (state.row - 1)
     n_windows = max(1, math.ceil(math.log2(max(t_max / (W * opts.dt), 1.0))) + 1)
     wall0 = time.perf_counter()
     last_ckpt = wall0
     status, bad = 0, 0
     m_stop = math.inf if stop_m is None else float(stop_m)
-    snaps: list[dict] = []  # the windows before the latest decimations (finer steps)
     with progress_bar(n_windows, "DMFT (grid doubling)", progress, unit="window") as bar:
         bar.update(state.windows)
         while True:
@@ -221,13 +224,13 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
             if done:
                 break
             if checkpoint is not None and time.perf_counter() - last_ckpt > checkpoint_every:
-                _write_checkpoint(checkpoint, ident, state)
+                _write_checkpoint(checkpoint, ident, state, snaps)
                 last_ckpt = time.perf_counter()
             snap = _next_window(state, W, cap, opts.max_change)
             if snap is not None:
                 snaps = (snaps + [snap])[-_SNAPSHOTS:]
     if status == 0 and checkpoint is not None:
-        _write_checkpoint(checkpoint, ident, state)
+        _write_checkpoint(checkpoint, ident, state, snaps)
     out = {k: np.concatenate(v) for k, v in state.history.items()}
     if waits.size:
         out["columns"] = {"t_w": waits, "C": np.concatenate(state.col_C),
@@ -313,17 +316,29 @@ def check_accuracy(estimate: dict[str, float], tolerance: float) -> str:
     return text
 
 
-def _write_checkpoint(path, ident, state: _Window) -> None:
-    _io.save_pair(path, state.arrays(),
-                  {"kind": "DMFTDoublingCheckpoint", "ident": ident, **state.scalars()})
+_SNAP_ARRAYS = ("C", "X", "S", "m", "mu", "e")
 
 
-def _resume(path, ident, state: _Window) -> None:
+def _write_checkpoint(path, ident, state: _Window, snaps: list[dict]) -> None:
+    """The state and the rollback snapshots, so that a resumed run can still undo a
+    decimation exactly as the uninterrupted run would."""
+    arrays = state.arrays()
+    for k, sn in enumerate(snaps):
+        arrays.update({f"snap{k}_{a}": sn[a] for a in _SNAP_ARRAYS})
+    scalars = [{a: v for a, v in sn.items() if a not in _SNAP_ARRAYS} for sn in snaps]
+    _io.save_pair(path, arrays, {"kind": "DMFTDoublingCheckpoint", "ident": ident,
+                                 **state.scalars(), "snapshots": scalars})
+
+
+def _resume(path, ident, state: _Window) -> list[dict]:
+    """Restore ``state`` from the checkpoint at ``path`` (if any); returns the snapshots."""
     stem = _io.stem_of(path)
     if not stem.with_suffix(".json").exists():
-        return
+        return []
     arrays, meta = _io.load_pair(stem)
     if meta.get("kind") != "DMFTDoublingCheckpoint" or meta["ident"] != ident:
         raise ValueError(f"checkpoint {stem} belongs to a different run ({meta.get('ident')}); "
                          "pass another checkpoint path or delete it")
     state.restore(arrays, meta)
+    return [{**sc, **{a: arrays[f"snap{k}_{a}"] for a in _SNAP_ARRAYS}}
+            for k, sc in enumerate(meta["snapshots"])]
