@@ -29,6 +29,7 @@ from the diagonal (C = 1, chi = 0, d/dt C = -T, d/dt chi = 1) for the lag-1 colu
 iterated to self-consistency by Jacobi sweeps. When ``n_copy`` > 0 the lags 1..n_copy (values
 and the interval quantities between them and the diagonal) are taken from the previous row:
 time-translation invariance next to the diagonal once the step exceeds the fast relaxation time.
+In a gapped minimum at T = 0 they are the closed-form strip response instead (_gapped_strip).
 """
 
 from __future__ import annotations
@@ -183,11 +184,78 @@ def _copy_near_diagonal(i, n_c, C, X, S):
         S[XM, j, i] = S[XM, j - 1, i - 1]
 
 
+# Gauss-Chebyshev (second kind) nodes for averages over the semicircle law: spectrally accurate
+# for the smooth integrands of _strip_chi (1e-15 against mpmath for lags up to 400)
+_NODES = 256
+_COS = np.cos(np.pi * np.arange(1, _NODES + 1) / (_NODES + 1))
+_WEIGHT = 2.0 / (_NODES + 1) * np.sin(np.pi * np.arange(1, _NODES + 1) / (_NODES + 1)) ** 2
+
+
 @nb.njit(cache=True)
-def advance(i0, i1, h, T, qs, qn, C, X, S, m, mu, e, n_copy, tol, max_iter, m_stop, f1, Cn,
-            Xn):
+def _strip_chi(mu, s, x):
+    """chi(x) = int rho(l) (1 - e^{-l x}) / l dl and its mean over [0, x], rho the semicircle of
+    centre mu > 2 s and radius 2 s."""
+    chi = 0.0
+    mean = 0.0
+    for k in range(_NODES):
+        z = (mu + 2.0 * s * _COS[k]) * x
+        if z < 1e-4:  # series of (1 - e^-z)/z and (z - 1 + e^-z)/z^2
+            chi += _WEIGHT[k] * (1.0 - z / 2.0 + z * z / 6.0)
+            mean += _WEIGHT[k] * (0.5 - z / 6.0 + z * z / 24.0)
+        else:
+            em = np.exp(-z)
+            chi += _WEIGHT[k] * (1.0 - em) / z
+            mean += _WEIGHT[k] * (z - 1.0 + em) / (z * z)
+    return x * chi, x * mean
+
+
+@nb.njit(cache=True)
+def _gapped_strip(i, n_c, h, qs, qn, m, far, C, X, S):
+    """Lags 1..n_c of row i at T = 0 in a gapped stationary state (a minimum: C = 1 between
+    late times, R time-translation invariant): R(tau) = int rho(l) e^{-l tau} dl with rho the
+    semicircle of centre mu and radius 2 sqrt(Q''(1)), the Laplace transform of the response
+    equation at C = 1 [S3.1]. mu solves mu = Q_s'(m) m + far + (Q'(1) + Q''(1)) chi(n_c h; mu)
+    [S3.1], ``far`` the memory part of mu beyond the strip (bisection: the right side
+    decreases in mu). Replaces the copies, which keep the response of the time at which
+    copying began (before the escape)."""
+    q1, q2 = dpoly(qn, 1.0), d2poly(qn, 1.0)
+    s = np.sqrt(q2)
+    c = q1 + q2
+    base = dpoly(qs, m[i]) * m[i] + far
+    lo_mu, hi_mu = 2.0 * s, 2.0 * s + abs(base) + c / s + 1.0
+    for _ in range(200):
+        mu = 0.5 * (lo_mu + hi_mu)
+        chi, _ = _strip_chi(mu, s, n_c * h)
+        if mu - base - c * chi > 0.0:
+            hi_mu = mu
+        else:
+            lo_mu = mu
+        if hi_mu - lo_mu <= 1e-15 * hi_mu:
+            break
+    chi_prev, area_prev = 0.0, 0.0
+    for d in range(1, n_c + 1):
+        chi, mean = _strip_chi(mu, s, d * h)
+        area = d * mean  # (1/h) int_0^{d h} chi
+        k = chi - chi_prev  # int of R over the lag interval [(d - 1) h, d h]
+        p = area - area_prev - chi_prev  # its first moment
+        l = i - d + 1  # the interval I_l of row i, and of column j = i - d
+        C[i, i - d] = 1.0
+        C[i - d, i] = 1.0
+        X[i, i - d] = chi
+        S[K2, i, l], S[P2, i, l] = q2 * k, q2 * p
+        S[KM, i, l], S[K1, i, l], S[P0, i, l] = c * k, q1 * k, p
+        S[CM, i, l] = 1.0
+        S[CM, i - d, i] = 1.0
+        S[XM, i - d, i] = area - area_prev
+        chi_prev, area_prev = chi, area
+
+
+@nb.njit(cache=True)
+def advance(i0, i1, h, T, qs, qn, C, X, S, m, mu, e, n_copy, gapped, tol, max_iter, m_stop,
+            f1, Cn, Xn):
     """Solve rows i0..i1-1 of the window (rows < i0 are known, i0 >= 1), stopping after the
-    first row where m >= m_stop.
+    first row where m >= m_stop. The lags 1..n_copy are copied from the previous row, or
+    (``gapped``, T = 0 only) given by :func:`_gapped_strip`.
 
     Returns (status, row, total Jacobi sweeps): ``row`` is the first row not solved (the bad
     row on failure).
@@ -205,7 +273,8 @@ def advance(i0, i1, h, T, qs, qn, C, X, S, m, mu, e, n_copy, tol, max_iter, m_st
             C[i, 0] = 1.0
             X[i, 0] = h
         n_c = min(n_copy, i - 1)
-        if n_c > 0:
+        strip = gapped and n_c > 0
+        if n_c > 0 and not strip:
             _copy_near_diagonal(i, n_c, C, X, S)
         C[i, i] = 1.0
         X[i, i] = 0.0
@@ -224,6 +293,11 @@ def advance(i0, i1, h, T, qs, qn, C, X, S, m, mu, e, n_copy, tol, max_iter, m_st
         prev = np.inf
         for _ in range(max_iter):
             _row_intervals(i, lo, qn, C, X, S)
+            if strip:
+                far = 0.0
+                for l in range(1, lo + 1):
+                    far += S[KM, i, l]
+                _gapped_strip(i, n_c, h, qs, qn, m, far, C, X, S)
             for l in range(i + 1):
                 f1[l] = dpoly(qn, C[i, l])
             mu_i, _, mm, a = row_observables(i, T, qs, S, m)

@@ -8,13 +8,15 @@ combined exactly, and the step doubles, so a run to t_max costs O(log(t_max/(W h
 O(W^3) work and the two-time memory is 9 (W+1)^2 doubles whatever t_max.
 
 Once the step exceeds the fast relaxation time, h (|mu| + 2 sqrt(Q''(1))) > 1, the lags
-1..``near_diagonal`` (and the interval quantities between them and the diagonal) are taken from
-the previous row (time-translation invariance next to the diagonal) instead of being solved on a
-grid that cannot resolve them. An escape (m leaving the threshold states) is fast on the scale
-of a late step: when m or e change by more than ``max_change`` per step, the last decimation is
-undone and the window widened instead (up to ``max_widening`` W points), and it shrinks back
-once the dynamics is slow again. The a-posteriori error estimate is the largest difference of
-m, mu, e between the run and a run with window W/2 at the times both computed.
+1..``near_diagonal`` (and the interval quantities between them and the diagonal) are taken from the
+previous row (time-translation invariance next to the diagonal) instead of being solved on a grid
+that cannot resolve them; at T = 0 in a gapped minimum, h (mu - 2 sqrt(Q''(1))) > 5, they come from
+the closed-form strip response instead (copies would keep the fast response of the time copying
+began, before the escape). An escape (m leaving the threshold states) is fast on the scale of a
+late step: when m or e change by more than ``max_change`` per step, the last decimation is undone
+and the window widened instead (up to ``max_widening`` W points), and it shrinks back once the
+dynamics is slow again. The a-posteriori error estimate is the largest difference of m, mu, e
+between the run and a run with window W/2 at the times both computed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ __all__ = ["AccuracyWarning", "integrate_doubling"]
 
 # copy the near-diagonal lags once h (|mu| + 2 sqrt(Q''(1))) exceeds this (stiff window)
 _STIFF = 1.0
+# at T = 0, replace the copies by the closed-form strip once h (mu - 2 sqrt(Q''(1))) exceeds this
+# (a gapped minimum: the fast response has decayed by e^-5 within one step)
+_GAPPED = 5.0
 # snapshots kept to undo decimations (each holds one active window)
 _SNAPSHOTS = 3
 
@@ -65,6 +70,7 @@ class _Window:
         self.widest = W
         self.sweeps = 0
         self.copy_from = math.inf
+        self.strip_from = math.inf
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "m", "mu", "e")}
         self.col_C: list[np.ndarray] = []
         self.col_chi: list[np.ndarray] = []
@@ -116,7 +122,8 @@ class _Window:
     def scalars(self) -> dict:
         return {"h": self.h, "row": self.row, "windows": self.windows, "sweeps": self.sweeps,
                 "width": self.width, "widenings": self.widenings, "widest": self.widest,
-                "copy_from": None if math.isinf(self.copy_from) else self.copy_from}
+                "copy_from": None if math.isinf(self.copy_from) else self.copy_from,
+                "strip_from": None if math.isinf(self.strip_from) else self.strip_from}
 
     def restore(self, arrays: dict, meta: dict) -> None:
         for k in ("C", "X", "S", "m", "mu", "e"):
@@ -126,6 +133,7 @@ class _Window:
         self.width, self.widenings = meta["width"], meta["widenings"]
         self.widest = meta["widest"]
         self.copy_from = math.inf if meta["copy_from"] is None else meta["copy_from"]
+        self.strip_from = math.inf if meta["strip_from"] is None else meta["strip_from"]
         self.history = {k: [arrays[f"history_{k}"]] for k in self.history}
         self.col_C = [arrays["col_C"]] if arrays["col_C"].size else []
         self.col_chi = [arrays["col_chi"]] if arrays["col_chi"].size else []
@@ -194,11 +202,15 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
             n_copy = opts.near_diagonal if stiff else 0
             if stiff:
                 state.copy_from = min(state.copy_from, h * i)
+            # a minimum whose fast response decays within a step: closed-form strip
+            gapped = stiff and T == 0 and h * (state.mu[i - 1] - 2 * s) > _GAPPED
+            if gapped:
+                state.strip_from = min(state.strip_from, h * i)
             if last >= i:
                 work = [np.zeros(width + 1) for _ in range(3)]
                 status, bad, sweeps = _k.advance(
                     i, last + 1, h, T, qs, qn, state.C, state.X, state.S, state.m, state.mu,
-                    state.e, n_copy, opts.corrector_tol, opts.max_sweeps, m_stop, *work)
+                    state.e, n_copy, gapped, opts.corrector_tol, opts.max_sweeps, m_stop, *work)
                 state.sweeps += sweeps
                 top = bad - 1
                 if status != 0 or _change(state, i - 1, top) > opts.max_change:
@@ -246,7 +258,9 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                     "window_points": W + 1, "resumed_from_t": resumed_from, "final_step": state.h,
                     "two_time_bytes": int(state.C.nbytes + state.X.nbytes + state.S.nbytes),
                     "near_diagonal_copied_from_t": (None if math.isinf(state.copy_from)
-                                                    else state.copy_from)}
+                                                    else state.copy_from),
+                    "gapped_strip_from_t": (None if math.isinf(state.strip_from)
+                                            else state.strip_from)}
     return out
 
 
