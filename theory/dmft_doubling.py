@@ -133,7 +133,8 @@ class _Window:
         self.width, self.widenings = meta["width"], meta["widenings"]
         self.widest = meta["widest"]
         self.copy_from = math.inf if meta["copy_from"] is None else meta["copy_from"]
-        self.strip_from = math.inf if meta["strip_from"] is None else meta["strip_from"]
+        strip = meta.get("strip_from")  # absent in checkpoints written before the strip
+        self.strip_from = math.inf if strip is None else strip
         self.history = {k: [arrays[f"history_{k}"]] for k in self.history}
         self.col_C = [arrays["col_C"]] if arrays["col_C"].size else []
         self.col_chi = [arrays["col_chi"]] if arrays["col_chi"].size else []
@@ -355,4 +356,4 @@ def _resume(path, ident, state: _Window) -> list[dict]:
                          "pass another checkpoint path or delete it")
     state.restore(arrays, meta)
     return [{**sc, **{a: arrays[f"snap{k}_{a}"] for a in _SNAP_ARRAYS}}
-            for k, sc in enumerate(meta["snapshots"])]
+            for k, sc in enumerate(meta.get("snapshots", []))]
