@@ -104,12 +104,12 @@ class _Window:
         self.m[:n], self.mu[:n], self.e[:n] = snap["m"], snap["mu"], snap["e"]
         self.h, self.row, self.width = snap["h"], snap["row"], snap["width"]
         self.windows = snap["windows"]
-        n = snap["history"]  # rows recorded before the snapshot
+        rows = snap["history"]  # rows recorded before the snapshot
         for k, v in self.history.items():
-            self.history[k] = [np.concatenate(v)[:n]]
+            self.history[k] = [np.concatenate(v)[:rows]]
         if self.col_C:
-            self.col_C = [np.concatenate(self.col_C)[:n]]
-            self.col_chi = [np.concatenate(self.col_chi)[:n]]
+            self.col_C = [np.concatenate(self.col_C)[:rows]]
+            self.col_chi = [np.concatenate(self.col_chi)[:rows]]
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"C": self.C, "X": self.X, "S": self.S, "m": self.m, "mu": self.mu, "e": self.e}
