@@ -78,7 +78,7 @@ class PRDMFTOptions:
     sampling : {"mc", "qmc"}
         "mc": pseudo-random normals. "qmc": randomised quasi-Monte Carlo, scrambled Sobol'
         points on the principal axes of C - m m^T (h* on the first coordinate), one
-        independent scrambling per error batch; at the validation point of [P6] it gives 4x
+        independent scrambling per error batch; at the validation point of [P6] it gives 2-3x
         smaller errors of m and C(t, 0) at the same S, not of lambda. Its iteration does not
         converge from m0 = 0 with the bounded loss (S <= 8000, t = 2): use "mc" there.
     damping : float
