@@ -150,7 +150,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
 
     t0 = time.perf_counter()
     todo = [i for i in range(n_samples) if samples[i] is None]
-    failure = None
+    failures = {}
     with progress_bar(n_samples, "simulate", progress, unit="sample") as bar, \
             ThreadPoolExecutor(max_workers=workers) as pool:
         bar.update(resumed)
@@ -161,14 +161,14 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
             for fut in done:
                 i = futures[fut]
                 if fut.exception() is not None:
-                    failure = failure or fut.exception()
+                    failures[i] = fut.exception()
                     continue
                 samples[i] = fut.result()
                 if checkpoint is not None:
                     _io.save_pair(Path(checkpoint) / f"sample_{i:06d}", samples[i],
                                   {"kind": "SimulationSample", "ident": ident, "sample": i})
                 bar.update(1)
-            if failure is not None:
+            if failures:
                 for fut in pending:
                     fut.cancel()
                 pending = {f for f in pending if not f.cancelled()}
@@ -176,7 +176,9 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
              "resumed_samples": resumed, "bytes_per_sample": per_sample,
              "total_steps": float(sum(float(s["n_steps"]) for s in samples if s is not None))}
     result = _assemble(samples, model, n, algorithm, options, start, m0, t_max, root, stats)
-    if failure is not None:
+    if failures:
+        # the lowest failed index: futures finishing together come back in no fixed order
+        failure = failures[min(failures)]
         where = f"; completed samples are in {checkpoint}" if checkpoint is not None else ""
         result.status, result.message = "failed", f"{failure}{where}"
         failure.result = result
