@@ -302,8 +302,9 @@ class _Paths:
             if dim > _SOBOL_MAX_DIM:
                 raise ValueError(f"sampling='qmc' supports at most {_SOBOL_MAX_DIM - 2} time "
                                  f"points, got {k}; use sampling='mc'")
-            size = half // max(blocks, 1)
-            counts = [size] * (max(blocks, 1) - 1) + [half - size * (max(blocks, 1) - 1)]
+            n_sets = max(blocks, 1)
+            size = half // n_sets
+            counts = [size] * (n_sets - 1) + [half - size * (n_sets - 1)]
             with warnings.catch_warnings():  # balance is best at powers of 2, not required
                 warnings.simplefilter("ignore", UserWarning)
                 u = np.concatenate([qmc.Sobol(dim, seed=rng).random(c) for c in counts])
