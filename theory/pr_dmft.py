@@ -333,10 +333,10 @@ class _Paths:
 
 def _basis(state, sampling):
     """Fixed orthogonal basis Q of one window: the principal axes of C - m m^T at the window's
-    seed, by decreasing variance ("qmc"), or the identity ("mc")."""
+    seed, by decreasing variance ("qmc"), or None for the identity ("mc")."""
     C, _, m = state
     if sampling == "mc":
-        return np.eye(m.size)
+        return None
     cov = C - np.outer(m, m)
     return np.ascontiguousarray(np.linalg.eigh(0.5 * (cov + cov.T))[1][:, ::-1])
 
@@ -345,16 +345,18 @@ def _evaluate(model, temperature, lo, hi, P: _Paths, sel: slice, basis, C, R, m,
               keep: list[int] | None = None):
     """One application of the DMFT map on the paths ``sel``: returns (C, R, m), observables.
 
-    chi = u Q^T S with S the symmetric square root of C - m m^T and Q = ``basis`` fixed for the
-    window: S is continuous in the covariance (an eigenvector basis is not: signs and order
-    flip), so common random numbers give a smooth map, and with Q the principal axes the
-    first coordinates of u carry most of the variance (what quasi-Monte Carlo needs).
+    chi = u Q^T S with S the symmetric square root of C - m m^T and Q = ``basis`` (None: the
+    identity) fixed for the window: S is continuous in the covariance (an eigenvector basis is
+    not: signs and order flip), so common random numbers give a smooth map, and with Q the
+    principal axes the first coordinates of u carry most of the variance (what quasi-Monte
+    Carlo needs).
     """
     alpha = model.alpha
     cov = C - np.outer(m, m)
     w, v = np.linalg.eigh(0.5 * (cov + cov.T))
     k = m.size
-    chi = P.z[sel, :k] @ (basis.T @ ((v * np.sqrt(np.clip(w, 0.0, None))) @ v.T))
+    root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    chi = P.z[sel, :k] @ (root if basis is None else basis.T @ root)
     n = chi.shape[0]
     hs, y, act = P.hs[sel], P.y[sel], np.ascontiguousarray(P.act[sel, :k])
     RW = R * (lo + hi)[None, :]
@@ -479,7 +481,7 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
         state = (arrays["C"], arrays["R"], arrays["m"])
         pos, history = list(meta["position"]), [float(v) for v in arrays["history"]]
         control = tuple(meta["control"])
-        basis = arrays["basis"]
+        basis = arrays.get("basis")
     resumed_from = list(pos)
 
     def step(s, kw, sel=slice(0, opts.n_paths), keep_=None):
@@ -489,8 +491,10 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
     def save(s, ctl):
         if checkpoint is not None:
             C, R, m = _extend(s, times)
-            _io.save_pair(checkpoint, {"C": C, "R": R, "m": m, "basis": basis,
-                                       "history": np.array(history)},
+            out = {"C": C, "R": R, "m": m, "history": np.array(history)}
+            if basis is not None:
+                out["basis"] = basis
+            _io.save_pair(checkpoint, out,
                           {"ident": ident, "position": pos, "control": list(ctl)})
 
     bar = progress_bar(k, "DMFT grid points", progress, unit="pt")
