@@ -48,9 +48,31 @@ def test_validation_point(validation):
 
 def test_two_seeds_agree_within_reported_error(validation):
     other = solve_dmft(VALIDATION, 1.5, m0=0.2, options=PRDMFTOptions(n_times=40), rng=2)
-    for key, a, b in (("m", validation.m, other.m), ("C0", validation.C0, other.C0)):
+    for key, a, b in (("m", validation.m, other.m), ("C0", validation.C0, other.C0),
+                      ("lam", validation.lam, other.lam)):
         sigma = math.hypot(validation.mc_error[key][-1], other.mc_error[key][-1])
         assert abs(a[-1] - b[-1]) < 3 * sigma, key
+
+
+@pytest.mark.slow
+def test_validation_point_resolves_lambda():
+    """[P6] at the precision the acceptance asks for. Each path contributes -alpha l'(h) h with
+    a spread of ~1.5, and the responses of paths that linger where l'' < 0 are heavy-tailed, so
+    lambda needs S ~ 1e5: two seeds at S = 1.2e5 (-0.0985 +- 0.009, -0.110 +- 0.004) agree
+    within their errors, and their mean is within 2% (m, C) and 10% (lambda) of the N = 12000
+    simulation. benchmarks/pr_validation.py has the table against simulations at N <= 4000."""
+    opts = PRDMFTOptions(n_times=40, n_paths=120_000)
+    runs = [solve_dmft(VALIDATION, 1.5, m0=0.2, options=opts, rng=seed) for seed in (1, 2)]
+    pooled = {}
+    for key in ("m", "C0", "lam"):
+        v = [getattr(r, key)[-1] for r in runs]
+        e = [r.mc_error[key][-1] for r in runs]
+        assert abs(v[0] - v[1]) < 3 * math.hypot(*e), key
+        pooled[key] = (0.5 * (v[0] + v[1]), 0.5 * math.hypot(*e))
+    assert pooled["lam"][1] < 0.1 * 0.096  # resolves the 10% statement
+    assert abs(pooled["m"][0] - 0.295) < 0.02 * 0.295
+    assert abs(pooled["C0"][0] - 0.793) < 0.02 * 0.793
+    assert abs(pooled["lam"][0] + 0.096) < 0.1 * 0.096
 
 
 def test_quasi_monte_carlo_cuts_the_error_of_m_and_c(validation):
