@@ -37,7 +37,9 @@ def test_invariants(validation):
 
 def test_validation_point(validation):
     """[P6]: simulation N = 12000 gives m = 0.295 +- 0.002, C(t,0) = 0.793, lambda = -0.096
-    (with strong finite-N effects: -0.111 at N = 4000)."""
+    (with strong finite-N effects: -0.111 at N = 4000). At S = 2e4 lambda's own error is ~10%,
+    hence the Monte Carlo allowance here; the acceptance margins without it are checked at
+    S = 1.2e5 by test_validation_point_resolves_lambda (slow)."""
     r = validation
     err = r.mc_error
     assert abs(r.m[-1] - 0.295) < 0.02 * 0.295 + 2 * err["m"][-1]
