@@ -331,14 +331,19 @@ class _Paths:
         self.n_chunks = 4 * nb.get_num_threads()
 
 
+def _chi_eigh(C, m):
+    """Eigenvalues (ascending) and eigenvectors of the covariance C - m m^T of chi [P6]."""
+    cov = C - np.outer(m, m)
+    return np.linalg.eigh(0.5 * (cov + cov.T))
+
+
 def _basis(state, sampling):
     """Fixed orthogonal basis Q of one window: the principal axes of C - m m^T at the window's
     seed, by decreasing variance ("qmc"), or None for the identity ("mc")."""
     C, _, m = state
     if sampling == "mc":
         return None
-    cov = C - np.outer(m, m)
-    return np.ascontiguousarray(np.linalg.eigh(0.5 * (cov + cov.T))[1][:, ::-1])
+    return np.ascontiguousarray(_chi_eigh(C, m)[1][:, ::-1])
 
 
 def _evaluate(model, temperature, lo, hi, P: _Paths, sel: slice, basis, C, R, m,
@@ -352,8 +357,7 @@ def _evaluate(model, temperature, lo, hi, P: _Paths, sel: slice, basis, C, R, m,
     Carlo needs).
     """
     alpha = model.alpha
-    cov = C - np.outer(m, m)
-    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
+    w, v = _chi_eigh(C, m)
     k = m.size
     root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
     chi = P.z[sel, :k] @ (root if basis is None else basis.T @ root)
