@@ -72,7 +72,8 @@ class SimulationResult:
         First time |m| >= options.escape_level (inf if never).
     success : (S,) bool array
         Phase retrieval: final |m| >= model.success_overlap [P1]. Spiked model: |m| reached
-        options.escape_level.
+        options.escape_level, and for odd p the final m is positive (odd p breaks x -> -x
+        [S3.2]: the minima at negative m are spurious, not the signal).
     final_m, final_e, stop_reason, stop_time, n_steps, n_evaluations : (S,) arrays
         Per-sample end state and cost (stop_reason names: ``stop_reasons``).
     hessian_times, hessian_eigenvalues (S, H, N-1), hessian_overlaps (S, H, k)

@@ -99,7 +99,8 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
     out = {"times": times, "m": m, "e": e, "mu": mu, "c0": c0, "n_steps": np.array(k),
            "n_evaluations": np.array(evals),
            "escape_time": np.array(escape[0] if escape[0] >= 0 else np.inf),
-           "success": np.array(escape[0] >= 0), "stop_reason": np.array(1 if stopped else 0),
+           "success": np.array(escape[0] >= 0 and (model.p % 2 == 0 or x @ xs > 0)),
+           "stop_reason": np.array(1 if stopped else 0),
            "stop_time": np.array(k * dt), "final_m": np.array(x @ xs / n),
            "final_e": np.array((h2 + hp) / n)}
     if hess is not None:

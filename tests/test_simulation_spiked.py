@@ -219,3 +219,16 @@ def test_stop_at_escape_keeps_the_escape_and_records_c0():
         assert 0.5 <= abs(stop.final_m[i]) < 0.6 and stop.stop_time[i] < full.stop_time[i]
     assert np.all(full.c0[:, 0] == pytest.approx(1.0, abs=1e-12))
     assert np.all(np.abs(full.c0) <= 1 + 1e-12)
+
+
+@pytest.mark.parametrize("p", [3, 4])
+def test_success_is_the_signal_side_for_odd_p(p):
+    """Random starts escape toward both signs of m. For p = 4 (x -> -x symmetric) every escape
+    is a success; for p = 3 the escapes to negative m end at spurious minima and are not."""
+    model = SpikedMatrixTensor(p=p, delta2=1 / 2.6, delta_p=1.0)
+    res = simulate(model, 40, t_max=40.0, n_samples=16, algorithm=GradientFlow(dt=0.05), rng=5,
+                   workers=1, options=SimulationOptions(n_times=2, stop_at_escape=True))
+    escaped = np.isfinite(res.escape_time)
+    assert (escaped & (res.final_m > 0)).any() and (escaped & (res.final_m < 0)).any()
+    expected = escaped if p % 2 == 0 else escaped & (res.final_m > 0)
+    assert np.array_equal(res.success, expected)
