@@ -27,7 +27,7 @@ from ..theory.phase_retrieval import PhaseRetrieval
 from ..theory.pr_critical import critical_ratio
 from ..theory.relaxation import fit_relaxation_times, relaxation_time_fit
 from ..theory.spiked_thresholds import gf_threshold
-from .finite_size import SuccessCurves, success_curves
+from .finite_size import RESOLVED_Z, SuccessCurves, success_curves
 from .points import success_point
 from .sweep import sweep
 
@@ -304,6 +304,15 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
                     raise ValueError(f"the success curves of N = {sizes[-2]} and {sizes[-1]} "
                                      "do not cross near the grid; widen the grid or add "
                                      "samples")
+                if not e["resolved"]:
+                    raise ValueError(
+                        f"the success curves of N = {sizes[-2]} and {sizes[-1]} do not cross: "
+                        f"P_{sizes[-1]} - P_{sizes[-2]} is {e['z_below']:+.1f} standard errors "
+                        f"below the straight-line zero {e['value']:.4g} and "
+                        f"{e['z_above']:+.1f} above it (a crossing needs <= -{RESOLVED_Z:g} "
+                        f"and >= +{RESOLVED_Z:g}); the curves merge or run parallel. Add "
+                        "samples if they are close; for the spiked model at odd p they merge "
+                        "at P = 1/2 (docs/sharp_bits.md, 'Random starts at finite N')")
                 est = Estimate("crossing", e["value"], e["low"], e["high"],
                                f"success curves at N = {list(sizes)}, {n_samples} samples, "
                                f"t_max = {t_max:g}",

@@ -22,7 +22,12 @@ from scipy.special import expit, log_expit
 
 from .._seeding import root_seed
 
-__all__ = ["SuccessCurves", "success_curves"]
+__all__ = ["SuccessCurves", "success_curves", "RESOLVED_Z"]
+
+#: A crossing is resolved when the larger size is significantly below the smaller one on the
+#: grid points under it and significantly above on those over it: pooled z <= -RESOLVED_Z
+#: below and >= +RESOLVED_Z above. Curves that merge (or run parallel) are not crossings.
+RESOLVED_Z = 2.0
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,13 @@ class SuccessCurves:
     crossings : list of dict
         For each consecutive pair: n1, n2, n_eff = sqrt(n1 n2), value, low, high: the zero of
         the straight-line fit of P_n2 - P_n1 (NaN when it does not rise with x or its zero lies
-        more than one grid span outside the grid).
+        more than one grid span outside the grid); z_below, z_above: the observed P_n2 - P_n1
+        in standard errors, pooled (sum z_i / sqrt(count)) over the grid points below and above
+        that zero; resolved: z_below <= -RESOLVED_Z and z_above >= RESOLVED_Z. An unresolved
+        zero is where a straight line through merging or parallel curves happens to vanish,
+        not a crossing.
     estimate : dict
-        The crossing of the two largest sizes: value, low, high.
+        The crossing of the two largest sizes (its entry of ``crossings``).
     extrapolation : dict
         {"1/N": {...}, "1/log N": {...}}: x_inf, low, high of x_cross(N_eff) = x_inf + b f(N_eff)
         fitted to the crossings (needs >= 3 sizes; exact with 3).
@@ -80,9 +89,10 @@ class SuccessCurves:
         e = self.estimate
         ext = ", ".join(f"{k}: {v['x_inf']:.4g} [{v['low']:.4g}, {v['high']:.4g}]"
                         for k, v in self.extrapolation.items())
+        flag = "" if e["resolved"] else " (not resolved: the curves do not cross)"
         return (f"SuccessCurves(N = {self.sizes.tolist()}, {self.grid.size} points in "
                 f"[{self.grid.min():g}, {self.grid.max():g}]; crossing of the two largest N: "
-                f"{e['value']:.4g} [{e['low']:.4g}, {e['high']:.4g}]"
+                f"{e['value']:.4g} [{e['low']:.4g}, {e['high']:.4g}]{flag}"
                 + (f"; extrapolated {ext}" if ext else "") + ")")
 
     def to_dict(self) -> dict:
@@ -110,6 +120,20 @@ def _fit(x: np.ndarray, k: np.ndarray, n: np.ndarray, start) -> tuple[float, flo
           min(max(math.log(start[1]), bounds[1][0]), bounds[1][1])]
     res = minimize(nll, x0, method="L-BFGS-B", bounds=bounds)
     return float(res.x[0]), float(math.exp(res.x[1]))
+
+
+def _difference_z(k1, n1, k2, n2) -> np.ndarray:
+    """P2 - P1 at each grid point in units of its standard error (fractions smoothed as
+    (k + 1/2)/(n + 1))."""
+    p1, p2 = (k1 + 0.5) / (n1 + 1), (k2 + 0.5) / (n2 + 1)
+    return (p2 - p1) / np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+
+
+def _sides(grid, z, x) -> tuple[float, float]:
+    """Pooled z = sum(z_i)/sqrt(count) of the grid points below and above x (NaN if none)."""
+    below, above = z[grid < x], z[grid > x]
+    return tuple(float(s.sum() / math.sqrt(s.size)) if s.size else math.nan
+                 for s in (below, above))
 
 
 def _crossing(grid, k1, n1, k2, n2) -> float:
@@ -208,8 +232,12 @@ def success_curves(sizes, grid, successes, trials, *, n_boot: int = 400, confide
     crossings = []
     for i in range(cross.size):
         lo, hi = _interval(boot_x[:, i], confidence)
+        z = _difference_z(successes[i], trials[i], successes[i + 1], trials[i + 1])
+        z_below, z_above = _sides(grid, z, cross[i])
         crossings.append({"n1": int(sizes[i]), "n2": int(sizes[i + 1]), "n_eff": float(n_eff[i]),
-                          "value": float(cross[i]), "low": lo, "high": hi})
+                          "value": float(cross[i]), "low": lo, "high": hi,
+                          "z_below": z_below, "z_above": z_above,
+                          "resolved": bool(z_below <= -RESOLVED_Z and z_above >= RESOLVED_Z)})
     extrapolation = {}
     if cross.size >= 2:
         for form in ("1/N", "1/log N"):

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from saddlesurf.comparison import (
     locate_critical_ratio,
@@ -100,12 +101,30 @@ def test_success_curves_recover_a_known_crossing():
     curves = success_curves(sizes, grid, k, n, n_boot=200, rng=1)
     for c in curves.crossings:
         assert c["low"] < 2.1 < c["high"] and c["high"] - c["low"] < 0.4, c
+        assert c["resolved"], c
     assert np.allclose(curves.centre, 2.1, atol=0.03)
     assert np.allclose(curves.width, widths, rtol=0.15)
     assert set(curves.extrapolation) == {"1/N", "1/log N"}
     for v in curves.extrapolation.values():
         assert v["low"] < 2.1 < v["high"]
     assert "crossing of the two largest N" in repr(curves)
+
+
+def test_merging_curves_are_not_a_crossing():
+    """Curves that rise at a centre growing with N to the same plateau 1/2 (the spiked model at
+    odd p from random starts) never cross; the straight-line zero of their difference is
+    flagged as unresolved, and so is the crossing of curves with the sizes swapped."""
+    sizes = np.array([24, 48, 96])
+    grid = np.linspace(0.8, 2.8, 11)
+    p = 0.5 * expit((grid[None, :] - np.array([1.0, 1.2, 1.4])[:, None]) / 0.1)
+    k = np.rint(96 * p).astype(int)  # expected counts: the merge, without sampling noise
+    curves = success_curves(sizes, grid, k, np.full(k.shape, 96), n_boot=50, rng=1)
+    assert not any(c["resolved"] for c in curves.crossings), curves.crossings
+    first = curves.crossings[0]  # a finite zero of the straight line, at 2.51
+    assert 2 < first["value"] < 2.8 and first["z_below"] < -2 and abs(first["z_above"]) < 2
+    assert "not resolved" in repr(curves)
+    swapped = success_curves(sizes, grid, k[::-1], np.full(k.shape, 96), n_boot=0)
+    assert not any(c["resolved"] for c in swapped.crossings), swapped.crossings
 
 
 def test_success_curves_validate():
