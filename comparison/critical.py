@@ -304,19 +304,17 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
                     raise ValueError(f"the success curves of N = {sizes[-2]} and {sizes[-1]} "
                                      "do not cross near the grid; widen the grid or add "
                                      "samples")
+                source = (f"success curves at N = {list(sizes)}, {n_samples} samples, "
+                          f"t_max = {t_max:g}")
                 if not e["resolved"]:
-                    raise ValueError(
-                        f"the success curves of N = {sizes[-2]} and {sizes[-1]} do not cross: "
-                        f"P_{sizes[-1]} - P_{sizes[-2]} is {e['z_below']:+.1f} standard errors "
-                        f"below the straight-line zero {e['value']:.4g} and "
-                        f"{e['z_above']:+.1f} above it (a crossing needs <= -{RESOLVED_Z:g} "
-                        f"and >= +{RESOLVED_Z:g}); the curves merge or run parallel. Add "
-                        "samples if they are close; for the spiked model at odd p they merge "
-                        "at P = 1/2 (docs/sharp_bits.md, 'Random starts at finite N')")
-                est = Estimate("crossing", e["value"], e["low"], e["high"],
-                               f"success curves at N = {list(sizes)}, {n_samples} samples, "
-                               f"t_max = {t_max:g}",
-                               {"crossings": curves.crossings,
+                    source += (
+                        f"; NOT RESOLVED: P_{sizes[-1]} - P_{sizes[-2]} is "
+                        f"{e['z_below']:+.1f} standard errors below this zero and "
+                        f"{e['z_above']:+.1f} above (a crossing needs <= -{RESOLVED_Z:g} and "
+                        f">= +{RESOLVED_Z:g}): the curves merge or run parallel; add samples, "
+                        "or see docs/sharp_bits.md, 'Random starts at finite N'")
+                est = Estimate("crossing", e["value"], e["low"], e["high"], source,
+                               {"resolved": e["resolved"], "crossings": curves.crossings,
                                 "extrapolation": curves.extrapolation})
             report.estimates[method] = est
         except (ValueError, RuntimeError) as exc:

@@ -23,7 +23,7 @@ def test_spiked_bbp_and_relaxation():
 
 def test_spiked_crossing_is_not_resolved_from_random_starts():
     """p = 3, Delta_p = 1, random starts at N = 24, 48, 96: the success curves merge instead of
-    crossing, so the crossing is reported as failed, not as a number.
+    crossing, so the crossing is flagged as not resolved.
 
     Below 1/Delta2 ~ 1.5 success falls with N; above, it sits at 1/2 (the starts on the
     signal's side) at every N. The DMFT started at m0 ~ N^-1/2 reaches the signal from
@@ -34,7 +34,7 @@ def test_spiked_crossing_is_not_resolved_from_random_starts():
     rep = locate_critical_ratio(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0), grid,
                                 methods=("crossing",), sizes=(24, 48, 96), n_samples=96,
                                 t_max=1000, rng=2)
-    assert "crossing" not in rep.estimates and "do not cross" in rep.failures["crossing"], rep
+    assert not rep["crossing"].details["resolved"] and "NOT RESOLVED" in repr(rep), rep
     frac = rep.curves.fraction
     assert frac[0, 0] > frac[1, 0] > frac[2, 0], frac
     assert np.all(np.abs(frac[:, grid >= 1.6] - 0.5) < 3 * math.sqrt(0.25 / 96)), frac
@@ -52,5 +52,6 @@ def test_phase_retrieval_three_methods():
     assert len(rep.curves.crossings) == 2
     assert all(np.isfinite([c["low"], c["high"]]).all() for c in rep.curves.crossings)
     assert rep.reference["amp"] < rep["bbp"].value
+    assert "resolved" in rep["crossing"].details
     text = repr(rep)
     assert all(m in text for m in ("bbp", "relaxation", "crossing"))
