@@ -119,7 +119,8 @@ def plot_success_curves(curves: SuccessCurves, ax=None, *, report: CriticalRatio
         ax.plot(xf, curves.probability(k, xf), color=color, lw=1)
     e = curves.estimate
     if np.isfinite(e["value"]):
-        ax.axvline(e["value"], color="k", lw=1.2, label=f"crossing {e['value']:.3g}")
+        flag = "" if e["resolved"] else " (not resolved)"
+        ax.axvline(e["value"], color="k", lw=1.2, label=f"crossing {e['value']:.3g}{flag}")
         if np.isfinite(e["low"]):
             ax.axvspan(e["low"], e["high"], color="k", alpha=0.08, lw=0)
     if report is not None:
