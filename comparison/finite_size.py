@@ -122,11 +122,11 @@ def _fit(x: np.ndarray, k: np.ndarray, n: np.ndarray, start) -> tuple[float, flo
     return float(res.x[0]), float(math.exp(res.x[1]))
 
 
-def _difference_z(k1, n1, k2, n2) -> np.ndarray:
-    """P2 - P1 at each grid point in units of its standard error (fractions smoothed as
+def _difference(k1, n1, k2, n2) -> tuple[np.ndarray, np.ndarray]:
+    """P2 - P1 at each grid point and its standard error (fractions smoothed as
     (k + 1/2)/(n + 1))."""
     p1, p2 = (k1 + 0.5) / (n1 + 1), (k2 + 0.5) / (n2 + 1)
-    return (p2 - p1) / np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    return p2 - p1, np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
 
 
 def _sides(grid, z, x) -> tuple[float, float]:
@@ -138,10 +138,10 @@ def _sides(grid, z, x) -> tuple[float, float]:
 
 def _crossing(grid, k1, n1, k2, n2) -> float:
     """Zero of the weighted straight-line fit of P2(x) - P1(x); NaN if it does not rise."""
-    p1, p2 = (k1 + 0.5) / (n1 + 1), (k2 + 0.5) / (n2 + 1)
-    w = 1.0 / np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    d, sd = _difference(k1, n1, k2, n2)
+    w = 1.0 / sd
     design = np.column_stack([np.ones(grid.size), grid]) * w[:, None]
-    (b0, b1), *_ = np.linalg.lstsq(design, (p2 - p1) * w, rcond=None)
+    (b0, b1), *_ = np.linalg.lstsq(design, d * w, rcond=None)
     span = float(grid[-1] - grid[0])
     x = -b0 / b1 if b1 > 0 else math.nan
     return x if grid[0] - span <= x <= grid[-1] + span else math.nan
@@ -232,8 +232,8 @@ def success_curves(sizes, grid, successes, trials, *, n_boot: int = 400, confide
     crossings = []
     for i in range(cross.size):
         lo, hi = _interval(boot_x[:, i], confidence)
-        z = _difference_z(successes[i], trials[i], successes[i + 1], trials[i + 1])
-        z_below, z_above = _sides(grid, z, cross[i])
+        d, sd = _difference(successes[i], trials[i], successes[i + 1], trials[i + 1])
+        z_below, z_above = _sides(grid, d / sd, cross[i])
         crossings.append({"n1": int(sizes[i]), "n2": int(sizes[i + 1]), "n_eff": float(n_eff[i]),
                           "value": float(cross[i]), "low": lo, "high": hi,
                           "z_below": z_below, "z_above": z_above,
