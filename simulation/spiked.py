@@ -95,13 +95,14 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
         spectra.append(np.full(n - 1, np.nan))
         overlaps.append(np.full(options.n_eigenvectors, np.nan))
     h2, hp = _k.gradient(J, w, model.p, x, g)
+    final_m = x @ xs / n
     evals = k * (2 if scheme == _k.HEUN and temperature == 0 else 1) + times.size
     out = {"times": times, "m": m, "e": e, "mu": mu, "c0": c0, "n_steps": np.array(k),
            "n_evaluations": np.array(evals),
            "escape_time": np.array(escape[0] if escape[0] >= 0 else np.inf),
-           "success": np.array(escape[0] >= 0 and (model.p % 2 == 0 or x @ xs > 0)),
+           "success": np.array(escape[0] >= 0 and (model.p % 2 == 0 or final_m > 0)),
            "stop_reason": np.array(1 if stopped else 0),
-           "stop_time": np.array(k * dt), "final_m": np.array(x @ xs / n),
+           "stop_time": np.array(k * dt), "final_m": np.array(final_m),
            "final_e": np.array((h2 + hp) / n)}
     if hess is not None:
         out["hessian_times"] = np.array(hess_at)
