@@ -78,8 +78,8 @@ def cmd_dmft(args) -> int:
 
     from .theory import SpikedMatrixTensor, solve_dmft
     from .theory.figures import plot_dmft
-    from .theory.spiked_thresholds import gf_threshold
-    from .theory.threshold_states import threshold_state
+    from .theory.spherical.threshold_states import threshold_state
+    from .theory.spherical.thresholds import gf_threshold
 
     model = SpikedMatrixTensor(args.p, args.delta2, args.delta_p)
     res = solve_dmft(model, args.t_max, m0=args.m0, temperature=args.temperature, dt=args.dt,

@@ -30,7 +30,7 @@ from saddlesurf.simulation import (
     _spiked_kernels,
     simulate,
 )
-from saddlesurf.simulation.spiked import _data
+from saddlesurf.simulation.spherical.sample import _data
 from saddlesurf.theory import PhaseRetrieval, RegularisedLoss, SpikedMatrixTensor
 
 

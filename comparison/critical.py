@@ -22,11 +22,11 @@ import numpy as np
 from .. import _io
 from ..simulation import SimulationOptions, simulate
 from ..theory.dispatch import thresholds
-from ..theory.models import SpikedMatrixTensor
-from ..theory.phase_retrieval import PhaseRetrieval
-from ..theory.pr_critical import critical_ratio
-from ..theory.relaxation import fit_relaxation_times, relaxation_time_fit
-from ..theory.spiked_thresholds import gf_threshold
+from ..theory.phase_retrieval.critical import critical_ratio
+from ..theory.phase_retrieval.model import PhaseRetrieval
+from ..theory.spherical.models import SpikedMatrixTensor
+from ..theory.spherical.relaxation import fit_relaxation_times, relaxation_time_fit
+from ..theory.spherical.thresholds import gf_threshold
 from .finite_size import RESOLVED_Z, SuccessCurves, success_curves
 from .points import success_point
 from .sweep import sweep

@@ -13,10 +13,10 @@ import numpy as np
 
 from .. import _io
 from ..simulation.result import SimulationResult
-from ..theory.dmft import DMFTResult
-from ..theory.models import SphericalModel
-from ..theory.pr_dmft import PRDMFTResult
-from ..theory.threshold_states import hessian_spectrum
+from ..theory.phase_retrieval.dmft import PRDMFTResult
+from ..theory.spherical.dmft import DMFTResult
+from ..theory.spherical.models import SphericalModel
+from ..theory.spherical.threshold_states import hessian_spectrum
 
 __all__ = ["Overlay", "overlay", "OBSERVABLES"]
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from ..simulation import GradientFlow, SimulationOptions, simulate
-from ..theory.losses import BoundedLoss, RegularisedLoss, SquareLoss
-from ..theory.models import SpikedMatrixTensor
-from ..theory.phase_retrieval import PhaseRetrieval
+from ..theory.phase_retrieval.losses import BoundedLoss, RegularisedLoss, SquareLoss
+from ..theory.phase_retrieval.model import PhaseRetrieval
+from ..theory.spherical.models import SpikedMatrixTensor
 
 __all__ = ["success_point", "point_model"]
 

@@ -14,13 +14,13 @@ import numpy as np
 from .. import _io
 from .._progress import progress_bar
 from .._seeding import root_seed
-from ..theory.models import SpikedMatrixTensor
-from ..theory.phase_retrieval import PhaseRetrieval
+from ..theory.phase_retrieval.model import PhaseRetrieval
+from ..theory.spherical.models import SpikedMatrixTensor
 from ._common import SampleError
 from .options import GradientFlow, Langevin, SimulationOptions
-from .phase_retrieval import pr_sample_bytes, run_pr_sample
+from .phase_retrieval.sample import pr_sample_bytes, run_pr_sample
 from .result import REQUIRED_FIELDS, SAMPLE_FIELDS, SimulationError, SimulationResult
-from .spiked import run_spiked_sample, spiked_sample_bytes
+from .spherical.sample import run_spiked_sample, spiked_sample_bytes
 
 __all__ = ["simulate"]
 

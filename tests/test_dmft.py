@@ -10,13 +10,13 @@ from saddlesurf.theory import (
     IntegrationError,
     MixedSpherical,
     SpikedMatrixTensor,
-    _kernels,
     gradient_flow_fixed_point,
     nishimori_fixed_point,
     solve_dmft,
     threshold_state,
     thresholds,
 )
+from saddlesurf.theory.spherical import _dmft_kernels as _kernels
 
 EASY = SpikedMatrixTensor(p=3, delta2=0.25, delta_p=1.0)
 

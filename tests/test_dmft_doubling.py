@@ -18,7 +18,7 @@ from saddlesurf.theory import (
     relaxation_time_fit,
     solve_dmft,
 )
-from saddlesurf.theory import dmft_doubling as _doubling
+from saddlesurf.theory.spherical import dmft_doubling as _doubling
 
 PSPIN = MixedSpherical(noise={3: 1 / 3})  # Q = q^3/3: e_th = -2 sqrt(2)/3 [S4.3]
 EASY = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)

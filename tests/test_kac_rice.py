@@ -15,7 +15,7 @@ from saddlesurf.theory import (
     threshold_state,
     thresholds,
 )
-from saddlesurf.theory.kac_rice import _dphi, _Lib, _phi
+from saddlesurf.theory.spherical.kac_rice import _dphi, _Lib, _phi
 
 DOUBLE = _Lib("double", 0)
 

@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from saddlesurf.theory import MixedSpherical, SpikedMatrixTensor, _kernels
-from saddlesurf.theory.models import model_from_dict
+from saddlesurf.theory import MixedSpherical, SpikedMatrixTensor
+from saddlesurf.theory.spherical import _dmft_kernels as _kernels
+from saddlesurf.theory.spherical.models import model_from_dict
 
 
 def test_spiked_covariance_and_derivatives():

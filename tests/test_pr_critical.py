@@ -58,7 +58,7 @@ def test_dmft_route_needs_a_bracket_and_threshold_states():
 
 def test_initial_law_crossing_matches_bbp_ratio():
     """The grid-and-interpolate crossing converges to the exact root on an alpha-independent law."""
-    from saddlesurf.theory.pr_critical import _crossing
+    from saddlesurf.theory.phase_retrieval.critical import _crossing
 
     law = initial_law(RegularisedLoss(0.01))
     alphas = np.linspace(2.5, 3.2, 15)

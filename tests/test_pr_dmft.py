@@ -62,7 +62,8 @@ def test_validation_point_resolves_lambda():
     a spread of ~1.5, and the responses of paths that linger where l'' < 0 are heavy-tailed, so
     lambda needs S ~ 1e5: two seeds at S = 1.2e5 (-0.0985 +- 0.009, -0.110 +- 0.004) agree
     within their errors, and their mean is within 2% (m, C) and 10% (lambda) of the N = 12000
-    simulation. benchmarks/pr_validation.py has the table against simulations at N <= 4000."""
+    simulation. benchmarks/phase_retrieval/validation.py has the table against simulations at
+    N <= 4000."""
     opts = PRDMFTOptions(n_times=40, n_paths=120_000)
     runs = [solve_dmft(VALIDATION, 1.5, m0=0.2, options=opts, rng=seed) for seed in (1, 2)]
     pooled = {}

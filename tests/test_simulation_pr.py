@@ -13,10 +13,11 @@ from saddlesurf.simulation import (
     PersistentSGD,
     SimulationError,
     SimulationOptions,
-    _pr_kernels,
     simulate,
 )
-from saddlesurf.theory import CustomLoss, PhaseRetrieval, RegularisedLoss, SquareLoss, _loss_kernels
+from saddlesurf.simulation.phase_retrieval import _kernels as _pr_kernels
+from saddlesurf.theory import CustomLoss, PhaseRetrieval, RegularisedLoss, SquareLoss
+from saddlesurf.theory.phase_retrieval import _loss_kernels
 
 
 def test_fused_pass_equals_two_matvecs():

@@ -13,8 +13,8 @@ from saddlesurf.simulation import (
     SimulationOptions,
     simulate,
 )
-from saddlesurf.simulation import _spiked_kernels as kernels
-from saddlesurf.simulation.spiked import _data
+from saddlesurf.simulation.spherical import _kernels as kernels
+from saddlesurf.simulation.spherical.sample import _data
 from saddlesurf.theory import SpikedMatrixTensor, solve_dmft, threshold_state
 
 EASY = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)

@@ -1,30 +1,66 @@
-"""Large-N theory: models, DMFT (CHSCK and effective-process) dynamics, Kac-Rice complexity,
-Hessian spectra and thresholds of both models.
+"""Large-N theory of both models, one subpackage each:
 
-Equation tags refer to ``shared/spec/spiked_matrix_tensor.md`` ([S3.1], ...) and
-``shared/spec/phase_retrieval.md`` ([P2.1], ...).
+- :mod:`saddlesurf.theory.spherical`: spiked matrix-tensor and mixed spherical models (CHSCK
+  DMFT, Kac-Rice complexity, threshold states, BBP and phase-diagram lines) [S1]-[S5];
+- :mod:`saddlesurf.theory.phase_retrieval`: phase retrieval (losses, Hessian spectra and BBP,
+  thresholds, alpha_c, effective-process DMFT) [P1]-[P6].
+
+Shared here: ``dispatch`` (one ``solve_dmft`` and one ``thresholds`` for both models),
+``errors`` (``IntegrationError``, ``AccuracyWarning``), ``quadrature`` (Gaussian rules) and
+``figures``. The two subpackages never import each other.
+
+Equation tags ([S3.1], [P2.1], ...) are explained in ``docs/theory.md`` and
+``docs/phase_retrieval.md``.
 """
 
 from .dispatch import solve_dmft, thresholds
-from .dmft import AccuracyWarning, DMFTOptions, DMFTResult, IntegrationError, TwoTimeFunction
-from .fixed_points import FixedPoint, gradient_flow_fixed_point, nishimori_fixed_point
-from .glm_spectrum import GLMSpectrum, JointLaw, bbp_ratio, glm_spectrum, initial_law, state_law
-from .kac_rice import ComplexityResult, complexity, minimum_mu
-from .losses import BoundedLoss, CustomLoss, Loss, RegularisedLoss, SquareLoss
-from .models import MixedSpherical, SphericalModel, SpikedMatrixTensor
-from .phase_retrieval import PhaseRetrieval
-from .pr_critical import CriticalRatio, critical_ratio
-from .pr_dmft import DMFTConvergenceError, PRDMFTOptions, PRDMFTResult
-from .pr_thresholds import (
+from .errors import AccuracyWarning, IntegrationError
+from .phase_retrieval import (
+    BoundedLoss,
+    CriticalRatio,
+    CustomLoss,
+    DMFTConvergenceError,
+    GLMSpectrum,
+    JointLaw,
+    Loss,
+    PhaseRetrieval,
+    PRDMFTOptions,
+    PRDMFTResult,
     PRThresholds,
+    RegularisedLoss,
+    SquareLoss,
     amp_state_evolution,
+    bbp_ratio,
+    critical_ratio,
+    glm_spectrum,
+    initial_law,
     optimal_preprocessing,
     spectral_law,
     spectral_threshold,
+    state_law,
 )
-from .relaxation import RelaxationTimeFit, fit_relaxation_times, relaxation_time_fit
-from .spiked_thresholds import SpikedThresholds
-from .threshold_states import HessianSpectrum, ThresholdState, hessian_spectrum, threshold_state
+from .spherical import (
+    ComplexityResult,
+    DMFTOptions,
+    DMFTResult,
+    FixedPoint,
+    HessianSpectrum,
+    MixedSpherical,
+    RelaxationTimeFit,
+    SphericalModel,
+    SpikedMatrixTensor,
+    SpikedThresholds,
+    ThresholdState,
+    TwoTimeFunction,
+    complexity,
+    fit_relaxation_times,
+    gradient_flow_fixed_point,
+    hessian_spectrum,
+    minimum_mu,
+    nishimori_fixed_point,
+    relaxation_time_fit,
+    threshold_state,
+)
 
 __all__ = [
     "SpikedMatrixTensor", "MixedSpherical", "SphericalModel",

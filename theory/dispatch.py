@@ -6,12 +6,12 @@ full parameter lists.
 
 from __future__ import annotations
 
-from . import dmft as _spiked_dmft
-from . import pr_dmft as _pr_dmft
-from . import pr_thresholds as _pr_thresholds
-from . import spiked_thresholds as _spiked_thresholds
-from .losses import Loss
-from .phase_retrieval import PhaseRetrieval
+from .phase_retrieval import dmft as _pr_dmft
+from .phase_retrieval import thresholds as _pr_thresholds
+from .phase_retrieval.losses import Loss
+from .phase_retrieval.model import PhaseRetrieval
+from .spherical import dmft as _spiked_dmft
+from .spherical import thresholds as _spiked_thresholds
 
 __all__ = ["solve_dmft", "thresholds"]
 
@@ -25,10 +25,11 @@ def solve_dmft(model, t_max: float, **kwargs):
     t_max : float
         Final time (units of dx/dt = -grad L - lambda x).
     **kwargs
-        Spherical models: see :func:`saddlesurf.theory.dmft.solve_dmft` (fixed-grid CHSCK
-        equations [S3.1]-[S3.2]; ``m0`` in (0, 1) required). Phase retrieval: see
-        :func:`saddlesurf.theory.pr_dmft.solve_pr_dmft` (effective-process DMFT [P6]; ``m0`` in
-        [0, 1), ``temperature``, ``batch_fraction``/``persistence``, ``options``, ``rng``).
+        Spherical models: see :func:`saddlesurf.theory.spherical.solve_dmft` (fixed-grid
+        CHSCK equations [S3.1]-[S3.2]; ``m0`` in (0, 1) required). Phase retrieval: see
+        :func:`saddlesurf.theory.phase_retrieval.solve_pr_dmft` (effective-process DMFT [P6];
+        ``m0`` in [0, 1), ``temperature``, ``batch_fraction``/``persistence``, ``options``,
+        ``rng``).
 
     Returns
     -------
@@ -46,9 +47,9 @@ def thresholds(model_or_p, *args, **kwargs):
     ----------
     model_or_p : SpikedMatrixTensor, int, PhaseRetrieval or Loss
         Spiked matrix-tensor model or its order p (then ``delta_p``): lines of 1/Delta2, see
-        :func:`saddlesurf.theory.spiked_thresholds.thresholds`. Phase retrieval or a loss:
+        :func:`saddlesurf.theory.spherical.thresholds.thresholds`. Phase retrieval or a loss:
         values of alpha (it, amp_weak, amp, spectral, bbp_init), see
-        :func:`saddlesurf.theory.pr_thresholds.pr_thresholds`.
+        :func:`saddlesurf.theory.phase_retrieval.thresholds.pr_thresholds`.
 
     Returns
     -------

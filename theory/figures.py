@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spiked_thresholds import SpikedThresholds
+from .spherical.thresholds import SpikedThresholds
 
 __all__ = ["plot_phase_diagram", "plot_dmft", "plot_glm_spectrum", "plot_critical_ratio"]
 
@@ -65,7 +65,7 @@ def plot_dmft(result, axes=None):
     -------
     array of three matplotlib Axes
     """
-    from .threshold_states import threshold_state
+    from .spherical.threshold_states import threshold_state
 
     axes = _axes(axes, ncols=3, size=(4.2, 3.4))
     ts = threshold_state(result.model)

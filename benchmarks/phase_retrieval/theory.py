@@ -1,7 +1,7 @@
 """Benchmarks of the phase-retrieval theory: DMFT cost [P6] and quadrature thresholds [P4]-[P5].
 
-    python benchmarks/phase_retrieval.py            # full table (about 6 minutes on 2 cores)
-    python benchmarks/phase_retrieval.py --quick    # skip the full solve and the numpy reference
+    python benchmarks/phase_retrieval/theory.py          # full table (about 6 min on 2 cores)
+    python benchmarks/phase_retrieval/theory.py --quick  # no full solve, no numpy reference
 
 Rows:
 - one DMFT map evaluation (paths + response + integration) for K time points and S paths, and
@@ -31,8 +31,8 @@ from saddlesurf.theory import (
     initial_law,
     spectral_threshold,
 )
-from saddlesurf.theory import pr_dmft as P
-from saddlesurf.theory.pr_thresholds import _amp_lines
+from saddlesurf.theory.phase_retrieval import dmft as P
+from saddlesurf.theory.phase_retrieval.thresholds import _amp_lines
 
 MODEL = PhaseRetrieval(3.0, BoundedLoss())
 

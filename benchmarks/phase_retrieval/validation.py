@@ -1,7 +1,7 @@
 """Accuracy benchmark at the validation point of [P6]: DMFT against finite-N simulations.
 
-    python benchmarks/pr_validation.py            # about 15 minutes on 2 cores
-    python benchmarks/pr_validation.py --quick    # N <= 2000, one large-S solve (about 4 min)
+    python benchmarks/phase_retrieval/validation.py          # about 15 minutes on 2 cores
+    python benchmarks/phase_retrieval/validation.py --quick  # N <= 2000, one large-S solve (4 min)
 
 Bounded loss [P2.3], alpha = 3, warm start m0 = 0.2, gradient flow, t = 1.5. Rows:
 - simulations (``simulate``, float32 sensing matrix) at several N: mean +- standard error of

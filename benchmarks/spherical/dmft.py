@@ -1,8 +1,8 @@
 """Benchmark of the fixed-grid DMFT solver against a straightforward numpy Euler reference.
 
-    python benchmarks/dmft.py                    # t_max = 100 and 1000 at dt = 0.05
-    python benchmarks/dmft.py --t-max 100        # quick
-    python benchmarks/dmft.py --long             # grid doubling to t = 1e3, 1e4, 1e5
+    python benchmarks/spherical/dmft.py                    # t_max = 100 and 1000 at dt = 0.05
+    python benchmarks/spherical/dmft.py --t-max 100        # quick
+    python benchmarks/spherical/dmft.py --long             # grid doubling to t = 1e3, 1e4, 1e5
 
 Prints one row per (t_max, scheme): steps, steps/s, wall time, peak two-time memory and the
 final (m, mu, e). The reference integrates the same equations [S3.1] with explicit Euler on full

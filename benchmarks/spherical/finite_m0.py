@@ -6,7 +6,7 @@ For p = 3, Delta_p = 1 this bisects, for each m0, the smallest x = 1/Delta2 at w
 m(t) [S3.1] reaches 0.5 m*(x) (m* the easy-phase fixed point [S3.3]) by t_max. Below x = 1.22 the
 easy fixed point does not exist, so the bisection starts there.
 
-Run: ``python benchmarks/spiked_finite_m0.py`` (about 30 minutes on 2 cores: every run goes to
+Run: ``python benchmarks/spherical/finite_m0.py`` (about 30 minutes on 2 cores: every run goes to
 t_max); ``--quick`` does m0 = 0.07 and 0.03 only (a few minutes).
 """
 
@@ -17,9 +17,7 @@ import time
 
 import numpy as np
 
-from saddlesurf.theory import SpikedMatrixTensor, solve_dmft
-from saddlesurf.theory.dmft import DMFTOptions
-from saddlesurf.theory.fixed_points import gradient_flow_fixed_point
+from saddlesurf.theory import DMFTOptions, SpikedMatrixTensor, gradient_flow_fixed_point, solve_dmft
 
 OPTIONS = DMFTOptions(scheme="doubling", dt=0.01, window=256, store_two_time=False,
                       error_estimate=False)

@@ -1,10 +1,10 @@
 """numba kernels of the finite-N phase-retrieval simulator (private).
 
 The loss is called through the module-level name ``ev`` (the built-in losses, cached);
-``theory._loss_kernels.kernel`` recompiles this module's functions for a user loss. One pass
-over the rows of the sensing matrix A (M x N, float64 or float32) computes h = A x/sqrt(N), the
-loss and grad L = sum_mu l'(h_mu) a_mu/sqrt(N) together [P3.1], so a gradient streams A once
-(the two BLAS mat-vecs A@x and A.T@v stream it twice).
+``theory.phase_retrieval._loss_kernels.kernel`` recompiles this module's functions for a user
+loss. One pass over the rows of the sensing matrix A (M x N, float64 or float32) computes
+h = A x/sqrt(N), the loss and grad L = sum_mu l'(h_mu) a_mu/sqrt(N) together [P3.1], so a
+gradient streams A once (the two BLAS mat-vecs A@x and A.T@v stream it twice).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ..theory._loss_kernels import builtin
-from ._sphere_kernels import retract, velocity
+from ...theory.phase_retrieval._loss_kernels import builtin
+from .._sphere_kernels import retract, velocity
 
 ev = builtin
 

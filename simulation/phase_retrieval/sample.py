@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 
-from ..theory import _loss_kernels
-from ..theory.phase_retrieval import PhaseRetrieval
-from . import _pr_kernels as _k
-from ._common import (
+from ...theory.phase_retrieval import _loss_kernels
+from ...theory.phase_retrieval.model import PhaseRetrieval
+from .._common import (
     SampleError,
     check_descent,
     record_grid,
@@ -17,7 +16,8 @@ from ._common import (
     start_point,
     tangent_spectrum,
 )
-from .options import ArmijoGradientDescent, GradientDescent, GradientFlow, Langevin, PersistentSGD
+from ..options import ArmijoGradientDescent, GradientDescent, GradientFlow, Langevin, PersistentSGD
+from . import _kernels as _k
 
 __all__ = ["pr_sample_bytes", "run_pr_sample"]
 

@@ -13,7 +13,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._sphere_kernels import retract, velocity
+from .._sphere_kernels import retract, velocity
 
 OK = 0
 NONFINITE = 1

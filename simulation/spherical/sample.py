@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from ..theory.models import SpikedMatrixTensor
-from . import _spiked_kernels as _k
-from ._common import SampleError, check_descent, record_grid, start_point, tangent_spectrum
-from .options import Langevin
+from ...theory.spherical.models import SpikedMatrixTensor
+from .._common import SampleError, check_descent, record_grid, start_point, tangent_spectrum
+from ..options import Langevin
+from . import _kernels as _k
 
 __all__ = ["spiked_sample_bytes", "run_spiked_sample"]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .glm_spectrum import JointLaw, glm_spectrum, state_law
 from .losses import Loss
-from .phase_retrieval import PhaseRetrieval
+from .model import PhaseRetrieval
+from .spectrum import JointLaw, glm_spectrum, state_law
 
 __all__ = ["CriticalRatio", "critical_ratio"]
 

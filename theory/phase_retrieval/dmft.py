@@ -39,14 +39,14 @@ import numba as nb
 import numpy as np
 from scipy.stats import norm, qmc
 
-from .. import _io
-from .._progress import progress_bar
-from .._seeding import root_seed
+from ... import _io
+from ..._progress import progress_bar
+from ..._seeding import root_seed
+from ..errors import IntegrationError
+from . import _dmft_kernels as _k
 from . import _loss_kernels
-from . import _pr_dmft_kernels as _k
-from .dmft import IntegrationError
-from .glm_spectrum import JointLaw, state_law
-from .phase_retrieval import PhaseRetrieval
+from .model import PhaseRetrieval
+from .spectrum import JointLaw, state_law
 
 _SOBOL_MAX_DIM = 21201  # scipy's Sobol' direction numbers
 

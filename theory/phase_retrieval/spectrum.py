@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from ..quadrature import gaussian_grid
 from . import _spectrum_kernels as _k
 from .losses import Loss
-from .quadrature import gaussian_grid
 
 __all__ = ["JointLaw", "GLMSpectrum", "glm_spectrum", "bbp_ratio", "initial_law", "state_law"]
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .glm_spectrum import JointLaw, bbp_ratio, initial_law
+from ..quadrature import gaussian_grid, gaussian_nodes
 from .losses import Loss
-from .phase_retrieval import PhaseRetrieval
-from .quadrature import gaussian_grid, gaussian_nodes
+from .model import PhaseRetrieval
+from .spectrum import JointLaw, bbp_ratio, initial_law
 
 __all__ = ["PRThresholds", "pr_thresholds", "amp_state_evolution", "amp_mse_rhs",
            "optimal_preprocessing", "spectral_law", "spectral_threshold", "PR_LINES"]

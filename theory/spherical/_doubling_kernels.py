@@ -37,7 +37,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._kernels import _BLOWUP_LEVEL, BLOWUP, NONFINITE, NOT_CONVERGED, OK, d2poly, dpoly, poly
+from ._dmft_kernels import _BLOWUP_LEVEL, BLOWUP, NONFINITE, NOT_CONVERGED, OK, d2poly, dpoly, poly
 
 CM, XM, K2, P2, KM, K1, P0 = range(7)
 N_INTERVAL = 7  # first dimension of S

@@ -18,28 +18,16 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from .. import _io
-from .._progress import progress_bar
-from . import _kernels
+from ... import _io
+from ..._progress import progress_bar
+from ..errors import IntegrationError
+from . import _dmft_kernels as _kernels
 from . import dmft_doubling as _doubling
-from .dmft_doubling import AccuracyWarning
 from .models import SphericalModel, model_from_dict
 
-__all__ = ["solve_dmft", "DMFTOptions", "DMFTResult", "TwoTimeFunction", "IntegrationError",
-           "AccuracyWarning"]
+__all__ = ["solve_dmft", "DMFTOptions", "DMFTResult", "TwoTimeFunction"]
 
 _SCHEMES = ("euler", "heun", "trapezoid", "doubling")
-
-
-class IntegrationError(ArithmeticError):
-    """A time integration produced non-finite or impossible values.
-
-    ``result`` holds everything computed up to the last good time step.
-    """
-
-    def __init__(self, message: str, result=None):
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True)

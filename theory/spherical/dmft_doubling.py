@@ -29,12 +29,13 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .. import _io
-from .._progress import progress_bar
+from ... import _io
+from ..._progress import progress_bar
+from ..errors import AccuracyWarning
 from . import _doubling_kernels as _k
-from ._kernels import NONFINITE, NOT_CONVERGED
+from ._dmft_kernels import NONFINITE, NOT_CONVERGED
 
-__all__ = ["AccuracyWarning", "integrate_doubling"]
+__all__ = ["integrate_doubling"]
 
 # copy the near-diagonal lags once h (|mu| + 2 sqrt(Q''(1))) exceeds this (stiff window)
 _STIFF = 1.0
@@ -43,13 +44,6 @@ _STIFF = 1.0
 _GAPPED = 5.0
 # snapshots kept to undo decimations (each holds one active window)
 _SNAPSHOTS = 3
-
-
-class AccuracyWarning(UserWarning):
-    """The a-posteriori error estimate of a grid-doubling run exceeds the requested tolerance.
-
-    Turn it into an error with ``warnings.simplefilter("error", AccuracyWarning)``.
-    """
 
 
 class _Window:
@@ -165,7 +159,7 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                        stop_m: float | None = None, window: int | None = None) -> dict:
     """Run the grid-doubling scheme; returns the raw arrays and statistics.
 
-    ``opts`` is a :class:`~saddlesurf.theory.dmft.DMFTOptions` (``dt`` is the initial step,
+    ``opts`` is a :class:`~saddlesurf.theory.DMFTOptions` (``dt`` is the initial step,
     ``window``, ``near_diagonal``, ``corrector_tol``, ``max_sweeps``, ``max_change`` and
     ``max_widening`` are used); ``window`` overrides ``opts.window`` (the error-estimate run).
     ``stop_m`` ends the run at the first row where m reaches it.

@@ -10,7 +10,7 @@ so the energy density is e = H/N. ``Q_n`` (``Q``, ``dQ``, ``d2Q``) is the noise 
 matrix-tensor model the two coincide, Q(q) = q^2/(2 Delta2) + q^p/(p Delta_p).
 
 Both polynomials are stored as coefficient tuples ``c`` with Q(q) = sum_k c[k] q^k; the
-numba kernels of ``theory._kernels`` evaluate them from plain float64 arrays
+numba kernels of ``theory.spherical._dmft_kernels`` evaluate them from plain float64 arrays
 (``noise_coeffs``/``signal_coeffs``).
 """
 

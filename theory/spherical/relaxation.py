@@ -17,7 +17,7 @@ from scipy.optimize import curve_fit
 from .dmft import DMFTOptions, _solve_doubling, _validate
 from .fixed_points import gradient_flow_fixed_point
 from .models import SpikedMatrixTensor
-from .spiked_thresholds import gf_threshold
+from .thresholds import gf_threshold
 
 __all__ = ["RelaxationTimeFit", "relaxation_time_fit", "fit_relaxation_times"]
 
