@@ -6,12 +6,12 @@ full parameter lists.
 
 from __future__ import annotations
 
-from .phase_retrieval import dmft as _pr_dmft
-from .phase_retrieval import thresholds as _pr_thresholds
+from .phase_retrieval.dmft import solve_pr_dmft
 from .phase_retrieval.losses import Loss
 from .phase_retrieval.model import PhaseRetrieval
-from .spherical import dmft as _spiked_dmft
-from .spherical import thresholds as _spiked_thresholds
+from .phase_retrieval.thresholds import pr_thresholds
+from .spherical.dmft import solve_dmft as solve_spherical_dmft
+from .spherical.thresholds import thresholds as spiked_thresholds
 
 __all__ = ["solve_dmft", "thresholds"]
 
@@ -36,8 +36,8 @@ def solve_dmft(model, t_max: float, **kwargs):
     DMFTResult or PRDMFTResult
     """
     if isinstance(model, PhaseRetrieval):
-        return _pr_dmft.solve_pr_dmft(model, t_max, **kwargs)
-    return _spiked_dmft.solve_dmft(model, t_max, **kwargs)
+        return solve_pr_dmft(model, t_max, **kwargs)
+    return solve_spherical_dmft(model, t_max, **kwargs)
 
 
 def thresholds(model_or_p, *args, **kwargs):
@@ -56,5 +56,5 @@ def thresholds(model_or_p, *args, **kwargs):
     SpikedThresholds or PRThresholds
     """
     if isinstance(model_or_p, PhaseRetrieval | Loss):
-        return _pr_thresholds.pr_thresholds(model_or_p, *args, **kwargs)
-    return _spiked_thresholds.thresholds(model_or_p, *args, **kwargs)
+        return pr_thresholds(model_or_p, *args, **kwargs)
+    return spiked_thresholds(model_or_p, *args, **kwargs)
