@@ -83,7 +83,8 @@ def cmd_dmft(args) -> int:
 
     model = SpikedMatrixTensor(args.p, args.delta2, args.delta_p)
     res = solve_dmft(model, args.t_max, m0=args.m0, temperature=args.temperature, dt=args.dt,
-                     scheme=args.scheme, progress=not args.quiet, checkpoint=args.checkpoint,
+                     scheme=args.scheme, rtol=args.rtol, progress=not args.quiet,
+                     checkpoint=args.checkpoint,
                      store_two_time=not args.no_two_time)
     stem = Path(args.out)
     res.save(stem)
@@ -280,7 +281,7 @@ def cmd_compare(args) -> int:
     t_max = args.t_max or 10.0
     spiked = args.model == "spiked"
     if spiked:
-        theory = solve_dmft(model, t_max, m0=args.m0, dt=args.dt)
+        theory = solve_dmft(model, t_max, m0=args.m0, dt=args.dt, scheme="extrapolated")
     else:
         theory = solve_dmft(model, t_max, m0=args.m0, rng=args.seed,
                             options=PRDMFTOptions(n_times=args.dmft_points,
@@ -335,8 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--m0", type=float, default=1e-4)
     dm.add_argument("--temperature", type=float, default=0.0)
     dm.add_argument("--t-max", type=float, default=100.0)
-    dm.add_argument("--dt", type=float, default=0.05)
-    dm.add_argument("--scheme", choices=["heun", "trapezoid", "euler"], default="heun")
+    dm.add_argument("--dt", type=float, default=None,
+                    help="grid step (default: from the model's fast scale)")
+    dm.add_argument("--scheme", choices=["extrapolated", "heun", "trapezoid", "euler", "doubling"],
+                    default="extrapolated", help="integration scheme (default: %(default)s)")
+    dm.add_argument("--rtol", type=float, default=1e-5,
+                    help="accuracy target of m, mu, e (default: %(default)s)")
     dm.add_argument("--checkpoint", default=None, help="checkpoint stem (resume after a kill)")
     dm.add_argument("--no-two-time", action="store_true", help="do not store C and R")
     dm.add_argument("--out", default=str(DEFAULT_OUT / "dmft"), help="output stem")
@@ -410,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--samples", type=int, default=24, help="samples per point")
     co.add_argument("--t-max", type=float, default=None,
                     help="time budget (default 10 overlay; 1000 / 200 critical)")
-    co.add_argument("--dt", type=float, default=0.02, help="spiked overlay: DMFT step")
+    co.add_argument("--dt", type=float, default=0.05,
+                    help="spiked overlay: DMFT output grid step (extrapolated scheme)")
     co.add_argument("--n-times", type=int, default=24, help="overlay: recording times")
     co.add_argument("--dmft-points", type=int, default=60, help="pr overlay: DMFT grid")
     co.add_argument("--dmft-paths", type=int, default=20000, help="pr overlay: DMFT paths")

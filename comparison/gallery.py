@@ -99,7 +99,7 @@ def spiked_phase_diagram(out: Path, s: GallerySettings, rng) -> list[Path]:
 def spiked_overlay(out: Path, s: GallerySettings, rng) -> list[Path]:
     """DMFT against N = overlay_n gradient flow in the easy phase (warm start m0 = 0.3)."""
     model = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)
-    theory = solve_dmft(model, 10.0, m0=0.3, dt=0.02)
+    theory = solve_dmft(model, 10.0, m0=0.3, dt=0.05)
     sim = simulate(model, s.overlay_n, t_max=10.0, n_samples=s.overlay_samples, start="warm",
                    m0=0.3, rng=rng, options=SimulationOptions(n_times=20, t_min=0.05))
     fig = _figure("spiked_overlay")

@@ -22,7 +22,7 @@ EASY = SpikedMatrixTensor(p=3, delta2=0.4, delta_p=1.0)  # 1/Delta2 = 2.5 > 2 = 
 @pytest.fixture(scope="module")
 def easy_pair():
     """Warm-start gradient flow in the easy phase: DMFT and N = 120 ensemble [S3], [S6]."""
-    theory = solve_dmft(EASY, 8.0, m0=0.3, dt=0.02, store_two_time=True)
+    theory = solve_dmft(EASY, 8.0, m0=0.3, dt=0.02, scheme="heun", store_two_time=True)
     sim = simulate(EASY, 120, t_max=8.0, n_samples=24, start="warm", m0=0.3, rng=5,
                    options=SimulationOptions(n_times=16, t_min=0.1, hessian_times=(8.0,)))
     return theory, sim
@@ -56,7 +56,8 @@ def test_overlay_hessian_outlier_at_the_end(easy_pair):
 
 def test_overlay_flags_wrong_theory(easy_pair):
     _, sim = easy_pair
-    wrong = solve_dmft(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0), 8.0, m0=0.3, dt=0.02)
+    wrong = solve_dmft(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0), 8.0, m0=0.3, dt=0.02,
+                       scheme="heun")
     ov = overlay(wrong, sim, "m")
     assert not ov.agrees and ov.max_residual > 5
     assert "DISAGREE" in ov.summary()
@@ -79,7 +80,7 @@ def test_overlay_validates(easy_pair):
         overlay(theory, sim, "lambda")
     with pytest.raises(ValueError, match="threshold"):
         overlay(theory, sim, "m", threshold=-1)
-    short = solve_dmft(EASY, 8.0, m0=0.3, dt=0.02, store_two_time=False)
+    short = solve_dmft(EASY, 8.0, m0=0.3, dt=0.02, scheme="heun", store_two_time=False)
     with pytest.raises(ValueError, match="store_two_time"):
         overlay(short, sim, "c0")
 

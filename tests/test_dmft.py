@@ -49,7 +49,7 @@ def test_euler_first_order_and_heun_second_order_at_fixed_time():
 
 def test_invariants_of_two_time_functions():
     """C(t,t) = 1, R(t+,t) = 1, R causal, C symmetric, |C| <= 1 [S3.2]."""
-    r = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05, temperature=0.3)
+    r = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05, scheme="heun", temperature=0.3)
     C, R = r.C.dense(), r.R.dense()
     n = len(r.times)
     assert np.array_equal(np.diag(C), np.ones(n))
@@ -114,7 +114,7 @@ def test_pure_p_spin_ages_toward_threshold():
 def test_hard_phase_spiked_model_stays_at_threshold():
     """Below the GF line m stays tiny while e approaches e_th from above [S3.3]."""
     model = SpikedMatrixTensor(3, delta2=1 / 1.2, delta_p=1.0)
-    r = solve_dmft(model, 60.0, m0=1e-6, dt=0.05)
+    r = solve_dmft(model, 60.0, m0=1e-6, dt=0.05, scheme="heun")
     ts = threshold_state(model)
     assert r.m[-1] < 1e-3
     assert np.all(r.e[r.times > 1] > ts.energy_aging)
@@ -128,7 +128,7 @@ def test_langevin_T1_reaches_nishimori_fixed_point():
     assert fp.e == pytest.approx(-(2 + 1 / 3), abs=1e-14)
     errs = []
     for dt in (0.05, 0.025):
-        r = solve_dmft(EASY, 12.0, m0=0.1, dt=dt, temperature=1.0)
+        r = solve_dmft(EASY, 12.0, m0=0.1, dt=dt, scheme="heun", temperature=1.0)
         errs.append(_final_errors(r, fp))
     assert abs(errs[1][0]) < 2e-4
     assert abs(errs[1][2]) < 1e-2 and abs(errs[1][1]) < 2e-2
@@ -141,7 +141,8 @@ def test_growth_of_m_is_exponential_only_above_gf_threshold():
     assert x_gf == pytest.approx(2.0, abs=1e-14)
     t_slope = {}
     for f in (0.9, 1.1):
-        r = solve_dmft(SpikedMatrixTensor(3, 1 / (f * x_gf), 1.0), 200.0, m0=1e-12, dt=0.1)
+        r = solve_dmft(SpikedMatrixTensor(3, 1 / (f * x_gf), 1.0), 200.0, m0=1e-12, dt=0.1,
+                       scheme="heun")
         assert r.m[-1] < 1e-6  # still linear in m
         slope = np.gradient(np.log(r.m), r.times)
         t_slope[f] = [t * slope[int(round(t / 0.1))] for t in (50.0, 100.0, 200.0)]
@@ -170,7 +171,7 @@ def test_invalid_input_names_the_parameter(kwargs, name):
 
 def test_blow_up_raises_with_last_good_state():
     with pytest.raises(IntegrationError, match="reduce dt") as info:
-        solve_dmft(EASY, 20.0, m0=0.1, dt=0.5)
+        solve_dmft(EASY, 20.0, m0=0.1, dt=0.5, scheme="heun")
     partial = info.value.result
     assert partial.status == "failed"
     assert 1 <= len(partial.times) < 40
@@ -199,8 +200,8 @@ def test_save_load_is_lossless(tmp_path):
 
 
 def test_two_time_slices_match_the_full_storage(tmp_path):
-    full = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05)
-    part = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05, store_two_time=(0.0, 1.0, 2.5))
+    full = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05, scheme="heun")
+    part = solve_dmft(EASY, 3.0, m0=0.1, dt=0.05, scheme="heun", store_two_time=(0.0, 1.0, 2.5))
     assert part.C is None and np.allclose(part.columns["t_w"], [0.0, 1.0, 2.5])
     C, R = full.C.dense(), full.R.dense()
     for k, j in enumerate((0, 20, 50)):
@@ -214,7 +215,7 @@ def test_two_time_slices_match_the_full_storage(tmp_path):
 
 def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch):
     kwargs = dict(m0=0.1, dt=0.05, checkpoint_every=0.0)
-    reference = solve_dmft(EASY, 5.0, m0=0.1, dt=0.05)
+    reference = solve_dmft(EASY, 5.0, m0=0.1, dt=0.05, scheme="heun")
     calls = {"n": 0}
     real = _kernels.advance
 
@@ -234,4 +235,4 @@ def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch):
         assert np.array_equal(getattr(resumed, key), getattr(reference, key))
     assert np.array_equal(resumed.C.packed, reference.C.packed)
     with pytest.raises(ValueError, match="different run"):
-        solve_dmft(EASY, 5.0, checkpoint=tmp_path / "ck", m0=0.2, dt=0.05)
+        solve_dmft(EASY, 5.0, checkpoint=tmp_path / "ck", m0=0.2, dt=0.05, scheme="heun")

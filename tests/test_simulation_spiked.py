@@ -81,7 +81,7 @@ def test_all_index_convention_has_the_exact_covariance_at_small_n():
 
 @pytest.fixture(scope="module")
 def dmft_easy():
-    return solve_dmft(EASY, 5.0, m0=0.2, dt=0.005, store_two_time=False)
+    return solve_dmft(EASY, 5.0, m0=0.2, dt=0.005, scheme="heun", store_two_time=False)
 
 
 def _at(result, ts):
@@ -195,7 +195,7 @@ def test_p4_ensemble_follows_the_theory():
     """p = 4 (packed i <= j <= k <= l tensor): N = 50 ensemble mean of e and m at t = 0.5, 1
     against the DMFT within 4 SEM."""
     model = SpikedMatrixTensor(4, 0.4, 0.5)
-    theory = solve_dmft(model, 1.0, m0=0.4, dt=0.005, store_two_time=False)
+    theory = solve_dmft(model, 1.0, m0=0.4, dt=0.005, scheme="heun", store_two_time=False)
     res = simulate(model, 50, t_max=1.0, n_samples=16, start="warm", m0=0.4, rng=17,
                    algorithm=GradientFlow(dt=0.01), options=SimulationOptions(times=(0.5, 1.0)))
     for name in ("m", "e"):

@@ -37,7 +37,16 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._dmft_kernels import _BLOWUP_LEVEL, BLOWUP, NONFINITE, NOT_CONVERGED, OK, d2poly, dpoly, poly
+from ._dmft_kernels import (
+    BLOWUP,
+    INVARIANT_SLACK,
+    NONFINITE,
+    NOT_CONVERGED,
+    OK,
+    d2poly,
+    dpoly,
+    poly,
+)
 
 CM, XM, K2, P2, KM, K1, P0 = range(7)
 N_INTERVAL = 7  # first dimension of S
@@ -138,9 +147,9 @@ def _check_row(i, C, X, m):
     for j in range(i + 1):
         if not (np.isfinite(C[i, j]) and np.isfinite(X[i, j])):
             return NONFINITE
-        if abs(C[i, j]) > _BLOWUP_LEVEL:
+        if abs(C[i, j]) > 1.0 + INVARIANT_SLACK:
             return BLOWUP
-    if abs(m[i]) > _BLOWUP_LEVEL:
+    if abs(m[i]) > 1.0 + INVARIANT_SLACK:
         return BLOWUP
     return OK
 
