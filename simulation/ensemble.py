@@ -7,6 +7,7 @@ import math
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
     _validate(model, n, n_samples, t_max, algorithm, start, m0, workers)
     n, n_samples, t_max = int(n), int(n_samples), float(t_max)
     spiked = isinstance(model, SpikedMatrixTensor)
+    algorithm = resolved(algorithm, spiked)
     if spiked and model.p not in (3, 4) and math.isfinite(model.delta_p):
         raise ValueError(f"the simulator stores dense tensors for p = 3 and 4, got p = {model.p}")
     root = root_seed(rng)
@@ -186,6 +188,17 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
     result.message = (f"{n_samples} samples of N = {n} to t = {t_max:g} "
                       f"({resumed} loaded from the checkpoint)")
     return result
+
+
+def resolved(algorithm, spiked: bool):
+    """The algorithm with its defaults filled in, so that a result records the scheme and step
+    that actually ran: GradientFlow is Heun at dt = 0.01 for the spiked model [S6], adaptive
+    from dt = 1e-4 (fixed schemes: dt = 1e-3) for phase retrieval [P3.2]."""
+    if not isinstance(algorithm, GradientFlow):
+        return algorithm
+    scheme = algorithm.scheme or ("heun" if spiked else "adaptive")
+    dt = algorithm.dt or (0.01 if spiked else 1e-4 if scheme == "adaptive" else 1e-3)
+    return replace(algorithm, scheme=scheme, dt=dt)
 
 
 def _resume(checkpoint, ident, samples) -> int:

@@ -213,15 +213,18 @@ def test_two_time_slices_match_the_full_storage(tmp_path):
         assert np.array_equal(back.columns[key], part.columns[key])
 
 
-def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch):
-    kwargs = dict(m0=0.1, dt=0.05, checkpoint_every=0.0)
-    reference = solve_dmft(EASY, 5.0, m0=0.1, dt=0.05, scheme="heun")
+@pytest.mark.parametrize("scheme, kill_at", [("heun", 40), ("extrapolated", 300)])
+def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch, scheme, kill_at):
+    """Killed mid-run (extrapolated: inside a finer level), the same call resumes from the
+    checkpoints and reproduces the uninterrupted run bit for bit."""
+    kwargs = dict(m0=0.1, dt=0.05, scheme=scheme, checkpoint_every=0.0)
+    reference = solve_dmft(EASY, 5.0, m0=0.1, dt=0.05, scheme=scheme)
     calls = {"n": 0}
     real = _kernels.advance
 
     def dying(*args):
         calls["n"] += 1
-        if calls["n"] == 40:
+        if calls["n"] == kill_at:
             raise KeyboardInterrupt("killed")
         return real(*args)
 
@@ -235,4 +238,4 @@ def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch):
         assert np.array_equal(getattr(resumed, key), getattr(reference, key))
     assert np.array_equal(resumed.C.packed, reference.C.packed)
     with pytest.raises(ValueError, match="different run"):
-        solve_dmft(EASY, 5.0, checkpoint=tmp_path / "ck", m0=0.2, dt=0.05, scheme="heun")
+        solve_dmft(EASY, 5.0, checkpoint=tmp_path / "ck", m0=0.2, dt=0.05, scheme=scheme)

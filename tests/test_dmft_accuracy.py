@@ -71,9 +71,9 @@ def test_extrapolated_default_lands_on_the_closed_form_fixed_point():
 
 
 def _fixed_level_errors(ref, levels):
-    """Max error at TIMES of T[L][L-1] with L = levels, for h = 0.2, 0.1 (t = 10)."""
+    """Max error at t = 2, 5, 10 of T[L][L-1] with L = levels, for h = 0.1, 0.05."""
     errs = []
-    for h in (0.2, 0.1):
+    for h in (0.1, 0.05):
         opts = DMFTOptions(dt=h, rtol=1e-12, max_levels=levels, store_two_time=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AccuracyWarning)  # rtol unreachable on purpose
@@ -163,3 +163,29 @@ def test_a_keyword_also_in_options_raises(kwargs, names):
 def test_bad_options_name_the_parameter(kwargs, name):
     with pytest.raises(ValueError, match=name):
         DMFTOptions(**kwargs)
+
+
+@pytest.mark.parametrize("dt", [0.05, 0.02])
+def test_euler_keeps_the_fixed_point_exactly(dt):
+    """The authors' convention (R(t, t) = 0 in the sums, R(t + h, t) = 1) makes the discrete
+    stationary state the continuous one [S3.3]: 1e-14 at every dt (O(h) in the old convention:
+    mu was off by 3.5e-2 at dt = 0.01)."""
+    fp = gradient_flow_fixed_point(EASY)
+    with pytest.warns(AccuracyWarning):  # the transient is first order, and says so
+        res = solve_dmft(EASY, 20.0, m0=0.1, dt=dt, scheme="euler")
+    assert abs(res.m[-1] - fp.m) < 1e-10
+    assert abs(res.mu[-1] - fp.mu) < 1e-10
+    assert abs(res.e[-1] - fp.e) < 1e-10
+    assert res.R[3, 3] == 0.0 and res.R[4, 3] == 1.0
+
+
+@pytest.mark.parametrize("scheme, dt", [("heun", 0.02), ("trapezoid", 0.02), ("euler", 0.02),
+                                        ("extrapolated", None)])
+def test_every_fixed_grid_scheme_ends_within_its_estimate_of_the_fixed_point(scheme, dt):
+    fp = gradient_flow_fixed_point(EASY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)
+        res = solve_dmft(EASY, 20.0, m0=0.1, dt=dt, scheme=scheme, store_two_time=False)
+    for q in ("m", "mu", "e"):
+        err = abs(getattr(res, q)[-1] - getattr(fp, q))
+        assert err <= 2 * res.error_estimate[q] + 1e-9, (q, err, res.error_estimate[q])

@@ -157,3 +157,12 @@ def test_pr_bad_input_names_the_parameter_sample_and_time(tmp_path):
     done = sorted((tmp_path / "ckpt").glob("sample_*.npz"))
     assert err.value.result.n_samples == len(done) >= 1
     assert f"sample_{err.value.sample:06d}.npz" not in {p.name for p in done}
+
+
+def test_the_result_records_the_scheme_and_step_that_ran():
+    res = simulate(PhaseRetrieval(3.0, SquareLoss()), 30, t_max=0.1, rng=1)
+    assert res.algorithm == {"type": "GradientFlow", "scheme": "adaptive", "dt": 1e-4,
+                             "tol": 1e-6}
+    fixed = simulate(PhaseRetrieval(3.0, SquareLoss()), 30, t_max=0.1, rng=1,
+                     algorithm=GradientFlow(scheme="heun"))
+    assert fixed.algorithm["dt"] == 1e-3

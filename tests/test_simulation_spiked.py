@@ -187,6 +187,19 @@ def test_spiked_input_errors():
         simulate(EASY, 20, t_max=1.0, start="projected")
     with pytest.raises(SimulationError, match=r"sample 0: the step 1 is unstable"):
         simulate(EASY, 30, t_max=20.0, algorithm=GradientFlow(dt=1.0), rng=1)
+
+
+def test_every_step_is_checked_for_descent():
+    """dt = 5 used to return "ok" (e = -1.11 where the energy is ~ -2.1): the recordings happened
+    to descend. Every step is checked now."""
+    with pytest.raises(SimulationError, match=r"sample 0: the step 5 is unstable: the energy "
+                                              r"density rose from .*last good time t = 10"):
+        simulate(EASY, 30, t_max=20.0, algorithm=GradientFlow(dt=5.0), rng=1, workers=1)
+
+
+def test_the_result_records_the_step_that_ran():
+    res = simulate(EASY, 20, t_max=0.1, rng=1)
+    assert res.algorithm == {"type": "GradientFlow", "scheme": "heun", "dt": 0.01, "tol": 1e-6}
     with pytest.raises(MemoryError, match="bytes"):
         simulate(EASY, 20000, t_max=1.0)
 

@@ -34,6 +34,7 @@ BUDGET = 3       # max_steps
 NONFINITE = 4
 NEED_RANDOM = 5  # the random block is used up: refill and call again
 UNDERFLOW = 6    # adaptive step below 1e-14 (or Armijo step below 1e-14)
+LOSS_ROSE = 7    # a fixed gradient step raised the loss by more than stop[6] |L|: unstable [P3.2]
 
 # layout of the float64 state array shared with the caller
 T, DT, ESCAPE, STEPS, EVALS, POS = range(6)
@@ -99,8 +100,9 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
 
     prm: GD/PSGD/LANGEVIN [step, temperature, p01, p10]; ADAPTIVE [tol]; ARMIJO [shrink, c,
     grow, max_step]. stop: [project, success_level, loss_tol, grad_tol, escape_level,
-    stop_at_success]. st holds t, the current step, the escape time (< 0 until |m| first
-    reaches escape_level), steps, evaluations and the position in the random blocks.
+    stop_at_success, relative loss rise that stops a fixed step]. st holds t, the current step,
+    the escape time (< 0 until |m| first reaches escape_level), steps, evaluations and the
+    position in the random blocks.
     """
     m, n = A.shape
     project = stop[0] != 0.0
@@ -112,6 +114,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
     xe = np.empty(n)
     xh = np.empty(n)
     h = np.empty(m)
+    x_last = x.copy()
     loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)
     st[EVALS] += 1
     while True:
@@ -202,8 +205,16 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
             st[T] = (st[STEPS] + 1) * dt  # t = k dt exactly, no accumulated round-off
         st[STEPS] += 1
         if algo != ARMIJO:
+            before = loss
             loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)
             st[EVALS] += 1
+            if algo == GD and loss > before + stop[6] * max(abs(before), n):
+                x[:] = x_last  # back to the state before the step that raised L
+                st[STEPS] -= 1
+                st[T] = st[STEPS] * dt
+                return LOSS_ROSE
+            if algo == GD:
+                x_last[:] = x
         if st[ESCAPE] < 0.0:
             m_now = abs(np.dot(x, xs)) / n
             if m_now >= stop[4]:

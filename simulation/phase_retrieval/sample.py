@@ -31,6 +31,11 @@ def pr_sample_bytes(model: PhaseRetrieval, n: int, dtype: str) -> int:
     return m * n * np.dtype(dtype).itemsize + 16 * n * n + 8 * _RANDOM_BLOCK
 
 
+# relative loss rise per fixed step that counts as unstable: far above the rounding of the
+# loss pass (~1e-15 in float64, ~1e-7 in float32), far below what an unstable step does
+_RISE = {"float64": 1e-9, "float32": 1e-5}
+
+
 def _algorithm_args(algorithm):
     """(code, prm, initial step) for :func:`_pr_kernels.run`."""
     if isinstance(algorithm, GradientFlow):
@@ -77,7 +82,8 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
     if code == _k.PSGD:
         active = (rng.random(m_meas) < algorithm.batch_fraction).astype(np.uint8)
     stop = np.array([start == "projected", model.success_overlap, options.loss_tol,
-                     options.grad_tol, options.escape_level, options.stop_at_success], dtype=float)
+                     options.grad_tol, options.escape_level, options.stop_at_success,
+                     _RISE[options.dtype]], dtype=float)
     blocks = [np.zeros((0, n)), np.zeros((0, m_meas))]
     st = np.array([0.0, step0, -1.0, 0.0, 0.0, 0.0])
     n_rec = times.size
@@ -144,6 +150,10 @@ def _advance(run, A, y, p, xs, x, code, prm, t, max_steps, stop, active, st, blo
         else:
             blocks[1] = rng.random((max(1, _RANDOM_BLOCK // m_meas), m_meas))
         st[_k.POS] = 0
+    if reason == _k.LOSS_ROSE:
+        raise SampleError(f"the step {prm[0]:g} is unstable: the loss rose in the step from "
+                          f"t = {st[_k.T]:g}. Reduce the step (fixed steps are stable while "
+                          "step x largest Hessian eigenvalue <~ 2 [P3.2])", st[_k.T])
     if reason in (_k.NONFINITE, _k.UNDERFLOW):
         what = ("the state or the loss became non-finite" if reason == _k.NONFINITE else
                 "the adaptive step fell below 1e-14")

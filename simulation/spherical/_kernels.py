@@ -17,6 +17,10 @@ from .._sphere_kernels import retract, velocity
 
 OK = 0
 NONFINITE = 1
+ENERGY_ROSE = 2  # a deterministic step raised H: the step is beyond the stability limit
+
+# relative energy rise per step that counts as unstable (rounding stays ~1e-15)
+_RISE = 1e-9
 
 EULER = 0
 HEUN = 1
@@ -166,8 +170,12 @@ def gradient(J, w, p, x, g):
 
 
 @nb.njit(cache=True, nogil=True)
-def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, escape, stop):
+def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, escape, stop,
+          energy):
     """Advance x by ``n_steps`` steps of size dt in place; returns (status, steps done).
+
+    At T = 0 every step must lower H: a rise by more than ``_RISE`` |H| returns ENERGY_ROSE with
+    the step index, x at the state before that step and ``energy`` = [H before, H after].
 
     Gradient flow [S2]: "euler" x <- R(x + dt v(x)), "heun" x <- R(x + dt (v(x) + v(x~))/2) with
     the predictor x~ = R(x + dt v(x)); R(y) = sqrt(N) y/|y| and v the tangent velocity.
@@ -185,8 +193,19 @@ def steps(J, w, p, x, dt, n_steps, scheme, temperature, noise, xs, level, t0, es
     y = np.empty(n)
     xp = np.empty(n)
     amp = math.sqrt(2.0 * temperature * dt)
-    for step in range(n_steps):
-        gradient(J, w, p, x, g)
+    x_last = x.copy()
+    h_prev = math.inf
+    for step in range(n_steps + 1):
+        h2, hp = gradient(J, w, p, x, g)
+        if temperature == 0.0:
+            if h2 + hp > h_prev + _RISE * max(abs(h_prev), n):
+                x[:] = x_last  # back to the state before the step that raised H
+                energy[0], energy[1] = h_prev, h2 + hp
+                return ENERGY_ROSE, step - 1
+            h_prev = h2 + hp
+            x_last[:] = x
+        if step == n_steps:  # the last state is checked too
+            break
         velocity(x, g, xs, False, v1)
         for i in range(n):
             y[i] = x[i] + dt * v1[i]

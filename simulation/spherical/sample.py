@@ -49,7 +49,7 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
     if isinstance(algorithm, Langevin):
         dt, scheme, temperature = algorithm.dt, _k.EULER, algorithm.temperature
     else:
-        dt = algorithm.dt or 0.01
+        dt = algorithm.dt  # resolved by simulate (default 0.01)
         scheme = _k.EULER if algorithm.scheme == "euler" else _k.HEUN
         temperature = 0.0
     xs, J, w = _data(model, n, rng, options.convention == "all")
@@ -61,6 +61,7 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
     spectra, overlaps = [], []
     g = np.empty(n)
     escape = np.array([-1.0])
+    energy = np.zeros(2)
     hess = np.empty((n, n)) if hess_at else None
     k, stopped = 0, False
     for r, t in enumerate(times):
@@ -70,7 +71,14 @@ def run_spiked_sample(model: SpikedMatrixTensor, n: int, algorithm, start: str, 
             noise = (rng.standard_normal((todo, n)) if temperature > 0 else np.zeros((0, n)))
             status, done = _k.steps(J, w, model.p, x, dt, todo, scheme, temperature, noise, xs,
                                     options.escape_level, k * dt, escape,
-                                    options.stop_at_escape)
+                                    options.stop_at_escape, energy)
+            if status == _k.ENERGY_ROSE:
+                raise SampleError(
+                    f"the step {dt:g} is unstable: the energy density rose from "
+                    f"{energy[0] / n:.6g} to {energy[1] / n:.6g} in the step from t = "
+                    f"{(k + done) * dt:g}. Reduce dt (deterministic steps are stable while "
+                    "dt x largest curvature <~ 2 [S6])",
+                    (k + done) * dt)
             if status != _k.OK:
                 raise SampleError(
                     f"the state became non-finite at t = {(k + done + 1) * dt:g} (dt = {dt:g}); "

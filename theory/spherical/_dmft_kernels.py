@@ -198,9 +198,12 @@ def _check_row(i, Cp, Rp, m, T):
 def advance(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, dC2, dR2):
     """Integrate [S3.1]-[S3.2] from row i0 to row i1 on the fixed grid.
 
-    max_corr = 0: explicit Euler with trapezoid memory integrals (the authors' scheme [S3.4]);
-    max_corr = 1, tol = inf: Heun predictor-corrector (PECE); max_corr > 1: the trapezoid corrector
-    iterated until the largest change of the new row is <= tol (implicit trapezoid rule).
+    max_corr = 0: explicit Euler with trapezoid memory integrals in the authors' convention
+    [S3.4]: the stored diagonal is R(t, t) = 0 and R(t + h, t) = 1 is set after each step, so the
+    discrete sums of R are geometric and the stationary state is the continuous fixed point
+    [S3.3] at every h. max_corr = 1, tol = inf: Heun predictor-corrector (PECE); max_corr > 1:
+    the trapezoid corrector iterated until the largest change of the new row is <= tol
+    (implicit trapezoid rule). Both store R(t, t) = R(t+, t) = 1 [S3.2].
 
     Fills rows i0+1..i1 of C, R, m and mu[i], e[i] for i = i0..i1-1. Returns
     (status, row, corrector evaluations): status OK, or NONFINITE/BLOWUP/NOT_CONVERGED with the
@@ -218,7 +221,11 @@ def advance(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, d
             Cp[base_n + j] = Cp[base_i + j] + h * dC[j]
             Rp[base_n + j] = Rp[base_i + j] + h * dR[j]
         Cp[base_n + i + 1] = 1.0
-        Rp[base_n + i + 1] = 1.0
+        if max_corr == 0:
+            Rp[base_n + i] = 1.0
+            Rp[base_n + i + 1] = 0.0
+        else:
+            Rp[base_n + i + 1] = 1.0
         m[i + 1] = m[i] + h * dm
         # corrector: trapezoid in time with the derivative at the new row, applied once (Heun,
         # PECE) or iterated to ``tol`` (implicit trapezoid)

@@ -49,9 +49,10 @@ class DMFTOptions:
         and Richardson extrapolation to order 2L on the grid h; levels are added until the
         error estimate meets ``rtol``. Its stationary state converges to the continuous fixed
         point at the same order. "euler":
-        explicit Euler, first order in h, one evaluation per step. Unlike the authors' Euler
-        code [S3.4] (which sets R(t, t) = 0 inside the sums), its stationary state is off the
-        continuous fixed point by O(h).
+        explicit Euler, first order in h, one evaluation per step, in the convention of the
+        authors' code [S3.4]: R(t, t) = 0 inside the memory sums and R(t + h, t) = 1, so its
+        stationary state is the continuous fixed point [S3.3] at every h (the stored diagonal of
+        R is 0).
         "heun":
         predictor-corrector (Euler predictor, one trapezoid corrector; two evaluations per
         step), second order. "trapezoid": the corrector iterated to ``corrector_tol`` (implicit
@@ -535,7 +536,8 @@ def _grid_run_threads(model, T, m0, h, n_steps, max_corr, tol, progress, checkpo
     qs, qn = model.signal_coeffs, model.noise_coeffs
     Cp, Rp = np.zeros(size), np.zeros(size)
     m, mu, e = np.zeros(n), np.zeros(n), np.zeros(n)
-    Cp[0] = Rp[0] = 1.0
+    Cp[0] = 1.0
+    Rp[0] = 0.0 if max_corr == 0 else 1.0  # Euler: R(t, t) = 0 (see _dmft_kernels.advance)
     m[0] = m0
     ident = dict(ident, n_steps=n_steps, step=h)
     start = _resume(checkpoint, ident, Cp, Rp, m, mu, e) if checkpoint is not None else 0
