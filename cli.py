@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _io
+
 DEFAULT_OUT = Path("saddlesurf-output")
 
 
 def _save_figure(fig, stem: Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    paths = [_io.with_ext(stem, ".png"), _io.with_ext(stem, ".pdf")]
     for p in paths:
         fig.savefig(p, dpi=150, bbox_inches="tight")
     return paths
@@ -60,7 +62,7 @@ def cmd_phase_diagram(args) -> int:
             header = ["p", *table]
             rows += [[p, *(repr(float(table[k][i])) for k in table)] for i in range(delta_p.size)]
             bar.update(1)
-    csv_path = stem.with_suffix(".csv")
+    csv_path = _io.with_ext(stem, ".csv")
     with open(csv_path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
@@ -212,8 +214,8 @@ def cmd_phase_retrieval(args) -> int:
                             "alphas": v.alphas.tolist(), "margins": v.margins.tolist(),
                             "trend": {t: np.asarray(x).tolist() for t, x in v.trend.items()}}
                         for k, v in routes.items()}
-    stem.with_suffix(".json").write_text(json.dumps(table, indent=2))
-    with open(stem.with_suffix(".csv"), "w", newline="") as fh:
+    _io.with_ext(stem, ".json").write_text(json.dumps(table, indent=2))
+    with open(_io.with_ext(stem, ".csv"), "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["threshold", "alpha", "error"])
         for k in ("it", "amp_weak", "amp", "spectral"):

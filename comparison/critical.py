@@ -117,14 +117,14 @@ class CriticalRatioReport:
         stem = _io.stem_of(path)
         stem.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=1, default=float)
-        _io.atomic_text(stem.with_suffix(".json"), lambda fh: fh.write(text))
+        _io.atomic_text(_io.with_ext(stem, ".json"), lambda fh: fh.write(text))
 
         def rows(fh):
             fh.write("method,value,low,high,source\n")
             for e in self.estimates.values():
                 fh.write(f"{e.method},{e.value!r},{e.low!r},{e.high!r},\"{e.source}\"\n")
 
-        _io.atomic_text(stem.with_suffix(".csv"), rows)
+        _io.atomic_text(_io.with_ext(stem, ".csv"), rows)
         return stem
 
 

@@ -31,15 +31,15 @@ def save_figure(fig, path: str | os.PathLike, data: dict | None = None) -> list[
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix in (".png", ".pdf"):
-        target = stem.with_suffix(suffix)
+        target = _io.with_ext(stem, suffix)
         _io._atomic_write(target, lambda fh, s=suffix: fig.savefig(
             fh, format=s[1:], dpi=150))
         paths.append(target)
     if data is not None:
         text = json.dumps(data, indent=1, default=lambda v: v.tolist() if hasattr(v, "tolist")
                           else float(v))
-        _io.atomic_text(stem.with_suffix(".json"), lambda fh: fh.write(text))
-        paths.append(stem.with_suffix(".json"))
+        _io.atomic_text(_io.with_ext(stem, ".json"), lambda fh: fh.write(text))
+        paths.append(_io.with_ext(stem, ".json"))
     return paths
 
 

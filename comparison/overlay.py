@@ -131,8 +131,8 @@ class Overlay:
                 "agrees": self.agrees, "summary": self.summary(),
                 "theory_times": self.theory_times.tolist(),
                 "theory_values": self.theory_values.tolist(), "meta": self.meta}
-        _io.atomic_text(stem.with_suffix(".csv"), write_csv)
-        _io.atomic_text(stem.with_suffix(".json"),
+        _io.atomic_text(_io.with_ext(stem, ".csv"), write_csv)
+        _io.atomic_text(_io.with_ext(stem, ".json"),
                         lambda fh: json.dump(meta, fh, indent=1, default=float))
         return stem
 

@@ -122,7 +122,7 @@ def _save(path: Path, params: dict, seed: dict, function: str, value: dict) -> N
 
 
 def _load(path: Path, params: dict, function: str) -> dict | None:
-    if not (path.with_suffix(".json").exists() and path.with_suffix(".npz").exists()):
+    if not _io.saved(path):
         return None
     arrays, meta = _io.load_pair(path)
     if meta.get("kind") != "SweepPoint" or meta["params"] != params or \

@@ -342,7 +342,7 @@ def _write_checkpoint(path, ident, state: _Window, snaps: list[dict]) -> None:
 def _resume(path, ident, state: _Window) -> list[dict]:
     """Restore ``state`` from the checkpoint at ``path`` (if any); returns the snapshots."""
     stem = _io.stem_of(path)
-    if not stem.with_suffix(".json").exists():
+    if not _io.saved(stem):
         return []
     arrays, meta = _io.load_pair(stem)
     if meta.get("kind") != "DMFTDoublingCheckpoint" or meta["ident"] != ident:

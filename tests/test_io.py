@@ -1,0 +1,83 @@
+"""Storage: dotted names kept whole, one atomic file per save, damaged files named on load."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from saddlesurf import _io
+from saddlesurf.theory import DMFTResult, SpikedMatrixTensor, solve_dmft
+
+
+def test_dotted_names_keep_their_own_result(tmp_path):
+    """"run_delta2_0.4" and "run_delta2_0.5" used to both write run_delta2_0.{npz,json}."""
+    for d2 in (0.4, 0.5):
+        res = solve_dmft(SpikedMatrixTensor(3, d2, 1.0), 0.5, m0=0.1, dt=0.05, scheme="heun")
+        assert res.save(tmp_path / f"run_delta2_{d2}") == tmp_path / f"run_delta2_{d2}"
+    for d2 in (0.4, 0.5):
+        assert DMFTResult.load(tmp_path / f"run_delta2_{d2}").model.delta2 == d2
+        assert (tmp_path / f"run_delta2_{d2}.npz").exists()
+    assert not (tmp_path / "run_delta2_0.npz").exists()
+    assert _io.stem_of(tmp_path / "a.b.npz") == tmp_path / "a.b"
+    assert _io.with_ext(tmp_path / "a.b", ".csv") == tmp_path / "a.b.csv"
+
+
+_WRITER = """
+import sys
+import numpy as np
+from saddlesurf import _io
+stem = sys.argv[1]
+big = [np.full(300_000, float(k)) for k in (1, 2)]
+k = 0
+while True:
+    _io.save_pair(stem, {"x": big[k % 2]}, {"which": k % 2})
+    k += 1
+"""
+
+
+def test_a_kill_during_save_leaves_the_old_or_the_new_result(tmp_path):
+    """SIGKILL at random points of alternating saves: the result always loads whole (its
+    metadata and arrays from the same save), and the next save removes the temporaries."""
+    stem = tmp_path / "run_0.5"
+    _io.save_pair(stem, {"x": np.full(300_000, 1.0)}, {"which": 0})
+    rng = random.Random(7)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(stem)], env=env)
+        time.sleep(0.4 + rng.random() * 0.6)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        arrays, meta = _io.load_pair(stem)
+        assert np.all(arrays["x"] == meta["which"] + 1.0)
+    _io.save_pair(stem, {"x": np.full(3, 2.0)}, {"which": 1})
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_damaged_file_is_named(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match=r"bad\.npz cannot be read"):
+        _io.load_pair(tmp_path / "bad")
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz"):
+        DMFTResult.load(tmp_path / "missing")
+
+
+def test_files_of_the_earlier_two_file_format_still_load(tmp_path):
+    np.savez(tmp_path / "old.npz", x=np.arange(3.0), __token__=np.array("ab12"))
+    (tmp_path / "old.json").write_text(json.dumps({"kind": "k", "__token__": "ab12"}))
+    arrays, meta = _io.load_pair(tmp_path / "old")
+    assert meta == {"kind": "k"} and np.array_equal(arrays["x"], [0.0, 1.0, 2.0])
+    (tmp_path / "old.json").write_text(json.dumps({"kind": "k", "__token__": "ffff"}))
+    with pytest.raises(ValueError, match="different saves"):
+        _io.load_pair(tmp_path / "old")
+
+
+def test_the_json_sidecar_is_a_readable_copy(tmp_path):
+    _io.save_pair(tmp_path / "r", {"x": np.ones(2)}, {"kind": "demo", "a": 1})
+    assert json.loads(Path(tmp_path / "r.json").read_text()) == {"kind": "demo", "a": 1}
