@@ -3,6 +3,9 @@
     python benchmarks/spherical/dmft.py                    # t_max = 100 and 1000 at dt = 0.05
     python benchmarks/spherical/dmft.py --t-max 100        # quick
     python benchmarks/spherical/dmft.py --long             # grid doubling to t = 1e3, 1e4, 1e5
+    python benchmarks/spherical/dmft.py --accuracy         # error / time / memory per scheme
+    python benchmarks/spherical/dmft.py --accuracy --quick # the same, fewer rows (~1 min)
+    python benchmarks/spherical/dmft.py --threads          # 1 vs 2 threads, idle and loaded
 
 Prints one row per (t_max, scheme): steps, steps/s, wall time, peak two-time memory and the
 final (m, mu, e). The reference integrates the same equations [S3.1] with explicit Euler on full
@@ -24,7 +27,8 @@ M0 = 1e-4
 
 
 def reference_euler(model, t_max, m0, dt):
-    """Textbook explicit Euler + trapezoid [S3.4] with full arrays (the authors' scheme)."""
+    """Textbook explicit Euler + trapezoid [S3.4] with full arrays and R(t, t) = 1 (saddlesurf's
+    euler uses the authors' R(t, t) = 0 inside the sums; the cost is the same)."""
     n = int(round(t_max / dt)) + 1
     C = np.zeros((n, n))
     R = np.zeros((n, n))
@@ -67,7 +71,7 @@ def main() -> None:
     ap.add_argument("--reference-max", type=float, default=100.0)
     args = ap.parse_args()
 
-    solve_dmft(MODEL, 1.0, m0=M0, dt=args.dt)  # compile / load the numba cache
+    solve_dmft(MODEL, 1.0, m0=M0, dt=args.dt, scheme="heun")  # compile / load the numba cache
     print(f"model {MODEL!r}, m0 = {M0:g}, dt = {args.dt:g}")
     header = (f"{'t_max':>7} {'solver':>16} {'steps':>7} {'steps/s':>9} {'wall [s]':>10} "
               f"{'C,R [MiB]':>10} {'m(t_max)':>10} {'speed-up':>9}")
@@ -131,10 +135,108 @@ def long_runs(t_maxes, windows) -> None:
           f"{wall * 1000:.0f} s (n^3) and {2 * 20001**2 * 4 / 2**30:.1f} GiB for C and R")
 
 
+EASY = SpikedMatrixTensor(p=3, delta2=0.25, delta_p=1.0)  # the accuracy case of issue 20
+
+
+def _errors(res, ref):
+    """Largest |error| of m, mu, e over the reference grid points both runs hold."""
+    step = round(ref.options.dt / res.options.dt)
+    if step < 1 or abs(step * res.options.dt - ref.options.dt) > 1e-12:
+        raise ValueError("the run's grid must refine the reference grid")
+    return [float(np.max(np.abs(getattr(res, q)[::step][:len(ref.times)] - getattr(ref, q))))
+            for q in ("m", "mu", "e")]
+
+
+def accuracy(quick: bool) -> None:
+    """Error in m, mu, e at t <= 10 (easy case), wall time (first call in this process and
+    warm), peak C + R memory, for each scheme and dt, and the rtol rows of the default scheme."""
+    import warnings
+
+    from saddlesurf.theory import AccuracyWarning
+
+    warnings.simplefilter("ignore", AccuracyWarning)
+    t0 = time.perf_counter()
+    ref = solve_dmft(EASY, 10.0, m0=0.1, rtol=1e-10, store_two_time=False)
+    print(f"reference: extrapolated rtol 1e-10, {ref.stats['levels'] + 1} levels, estimate "
+          f"{max(ref.error_estimate.values()):.1e}, {time.perf_counter() - t0:.1f} s")
+    rows = [("euler", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
+    rows += [("heun", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
+    rows += [("trapezoid", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
+    rows += [("extrapolated", None, rtol) for rtol in
+             ((None, 1e-7) if quick else (None, 1e-3, 1e-5, 1e-6, 1e-7, 1e-8))]
+    header = (f"{'scheme':>13} {'dt':>6} {'rtol':>6} {'L':>2} {'err m':>8} {'err mu':>8} "
+              f"{'err e':>8} {'estimate':>9} {'first [s]':>9} {'warm [s]':>9} {'C,R [MiB]':>9}")
+    print(header)
+    print("-" * len(header))
+    seen = set()
+    for scheme, dt, rtol in rows:
+        kw = {"dt": 0.1 if scheme == "extrapolated" else dt, "scheme": scheme,
+              "store_two_time": False}
+        if rtol is not None:
+            kw["rtol"] = rtol
+        t0 = time.perf_counter()
+        res = solve_dmft(EASY, 10.0, m0=0.1, **kw)
+        first = time.perf_counter() - t0
+        if scheme not in seen:
+            seen.add(scheme)
+            t0 = time.perf_counter()
+            res = solve_dmft(EASY, 10.0, m0=0.1, **kw)
+            warm = time.perf_counter() - t0
+        else:
+            warm, first = first, float("nan")
+        err = _errors(res, ref)
+        est = max(res.error_estimate.values()) if res.error_estimate else float("nan")
+        mem = res.stats.get("finest_two_time_bytes", res.stats["two_time_bytes"]) / 2**20
+        print(f"{scheme:>13} {res.options.dt:6.3g} {rtol or res.options.rtol:6.0e} "
+              f"{res.stats.get('levels', 0):2d} {err[0]:8.1e} {err[1]:8.1e} {err[2]:8.1e} "
+              f"{est:9.1e} {first:9.2f} {warm:9.2f} {mem:9.1f}", flush=True)
+
+
+def _timed(kw, threads, t_max):
+    from saddlesurf.theory import DMFTOptions
+
+    opts = DMFTOptions(threads=threads, store_two_time=False, **kw)
+    solve_dmft(EASY, 1.0, m0=0.1, options=opts)  # compile / load the cache
+    t0 = time.perf_counter()
+    solve_dmft(EASY, t_max, m0=0.1, options=opts)
+    return time.perf_counter() - t0
+
+
+def threads_table() -> None:
+    """1 vs 2 numba threads vs the automatic choice, idle and with one busy neighbour process
+    (a pure-Python loop on one of the cores)."""
+    import subprocess
+    import sys
+    import warnings
+
+    from saddlesurf.theory import AccuracyWarning
+
+    warnings.simplefilter("ignore", AccuracyWarning)
+    cases = [("extrapolated default, t = 10", {}, 10.0),
+             ("heun dt 0.01, t = 30 (3000 rows)", {"scheme": "heun", "dt": 0.01}, 30.0)]
+    header = f"{'run':>34} {'neighbour':>9} {'auto [s]':>9} {'1 thread':>9} {'2 threads':>9}"
+    print(header)
+    print("-" * len(header))
+    for busy in (False, True):
+        hog = (subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None)
+        try:
+            for name, kw, t_max in cases:
+                times = [_timed(kw, th, t_max) for th in (None, 1, 2)]
+                print(f"{name:>34} {'busy' if busy else 'idle':>9} "
+                      + " ".join(f"{t:9.2f}" for t in times), flush=True)
+        finally:
+            if hog is not None:
+                hog.kill()
+
+
 if __name__ == "__main__":
     import sys
 
     if "--long" in sys.argv:
         long_runs([1e3, 1e4, 1e5], [256, 512])
+    elif "--accuracy" in sys.argv:
+        accuracy(quick="--quick" in sys.argv)
+    elif "--threads" in sys.argv:
+        threads_table()
     else:
         main()

@@ -276,7 +276,7 @@ class DMFTResult:
     stats : dict
         steps, rhs_evaluations, wall_time_s, resumed_from_step, two_time_bytes,
         error_estimate ({"m", "mu", "e"}: largest estimated error over the run, or None);
-        "extrapolated": levels.
+        "extrapolated": levels, finest_two_time_bytes (C and R of the finest grid, the peak).
     versions : dict
     """
 
@@ -682,6 +682,7 @@ def _solve_extrapolated(model, t_max, m0, T, h, n_steps, opts, ident, progress, 
                         level_ckpt, checkpoint_every, ident, opts.threads)
         for key in ("steps", "rhs_evaluations", "wall_time_s", "resumed_from_step"):
             stats[key] += run["stats"][key]
+        stats["finest_two_time_bytes"] = run["stats"]["two_time_bytes"]
         if run["status"] != _kernels.OK:
             if k == 0:
                 result = _grid_result(model, T, m0, t_max, opts, h, run)
@@ -770,7 +771,7 @@ def _write_checkpoint(path, ident, step, Cp, Rp, m, mu, e):
 def _resume(path, ident, Cp, Rp, m, mu, e) -> int:
     """Load a matching checkpoint into the arrays; return the step to continue from."""
     stem = _io.stem_of(path)
-    if not stem.with_suffix(".json").exists():
+    if not _io.saved(stem):
         return 0
     arrays, meta = _io.load_pair(stem)
     if meta.get("kind") != "DMFTCheckpoint" or meta["ident"] != json.loads(json.dumps(ident)):
