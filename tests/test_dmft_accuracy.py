@@ -85,14 +85,14 @@ def _fixed_level_errors(ref, levels):
 
 @pytest.mark.slow
 def test_extrapolated_order_is_at_least_three(monkeypatch):
-    """Two levels give order 4 (measured 16x per halving of h); without the Richardson weights
-    (mutation: the tableau keeps the finer level) the order falls back to 2."""
+    """Two levels give order 4 (measured 16x per halving of h); with a wrong Richardson weight
+    (mutation: 1/4 for 1/(4^l - 1)) the h^2 term survives and the order falls back to 2."""
     ref = _reference("easy")
     coarse, fine = _fixed_level_errors(ref, 2)
     order = np.log2(coarse / fine)
     assert order >= 3.0, order
     assert fine <= 1e-6
-    monkeypatch.setattr(_dmft, "_richardson", lambda lo, hi, ell: hi)
+    monkeypatch.setattr(_dmft, "_richardson", lambda lo, hi, ell: hi + (hi - lo) / 4)
     coarse, fine = _fixed_level_errors(ref, 2)
     assert np.log2(coarse / fine) < 2.5
 
