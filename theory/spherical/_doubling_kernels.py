@@ -39,7 +39,6 @@ import numpy as np
 
 from ._dmft_kernels import (
     BLOWUP,
-    INVARIANT_SLACK,
     NONFINITE,
     NOT_CONVERGED,
     OK,
@@ -47,6 +46,11 @@ from ._dmft_kernels import (
     dpoly,
     poly,
 )
+
+# |C| and |m| cannot exceed 1; grid doubling stops only at a blow-up, because its escapes
+# overshoot C = 1 by more than the fixed grid's 1e-2 guard (test_dmft_doubling's escape cases):
+# an accuracy limit of the closure (sharp bits), not an instability
+_BLOWUP_LEVEL = 1.5
 
 CM, XM, K2, P2, KM, K1, P0 = range(7)
 N_INTERVAL = 7  # first dimension of S
@@ -147,9 +151,9 @@ def _check_row(i, C, X, m):
     for j in range(i + 1):
         if not (np.isfinite(C[i, j]) and np.isfinite(X[i, j])):
             return NONFINITE
-        if abs(C[i, j]) > 1.0 + INVARIANT_SLACK:
+        if abs(C[i, j]) > _BLOWUP_LEVEL:
             return BLOWUP
-    if abs(m[i]) > 1.0 + INVARIANT_SLACK:
+    if abs(m[i]) > _BLOWUP_LEVEL:
         return BLOWUP
     return OK
 
