@@ -575,15 +575,17 @@ def _grid_run_threads(model, T, m0, h, n_steps, max_corr, tol, progress, checkpo
 
 
 def _grid_result(model, T, m0, t_max, opts, h, run) -> DMFTResult:
+    """The result of a fixed-grid run; ``run["C"]`` is None when no two-time data was kept."""
     keep = run["last"] + 1
-    C = TwoTimeFunction(run["C"], keep, True)
-    R = TwoTimeFunction(run["R"], keep, False)
+    stored = run["C"] is not None
+    C = TwoTimeFunction(run["C"], keep, True) if stored else None
+    R = TwoTimeFunction(run["R"], keep, False) if stored else None
     columns = None
-    if isinstance(opts.store_two_time, tuple):
+    if stored and isinstance(opts.store_two_time, tuple):
         idx = np.clip(np.rint(np.array(opts.store_two_time) / h).astype(int), 0, run["last"])
         columns = {"t_w": h * idx, "C": np.column_stack([C.slice(j) for j in idx]),
                    "R": np.column_stack([R.slice(j) for j in idx])}
-    two = opts.store_two_time is True or run["status"] != _kernels.OK
+    two = stored and (opts.store_two_time is True or run["status"] != _kernels.OK)
     return DMFTResult(
         model=model, temperature=T, m0=m0, t_max=t_max, options=replace(opts, dt=h),
         times=h * np.arange(keep), m=run["m"].copy(), mu=run["mu"].copy(), e=run["e"].copy(),
@@ -713,14 +715,10 @@ def _solve_extrapolated(model, t_max, m0, T, h, n_steps, opts, ident, progress, 
             None)
     best = table[L][L - 1]
     keep = n_steps + 1
-    base = {"C": best["C"], "R": best["R"]} if two else {"C": None, "R": None}
-    run = {"m": best["m"], "mu": best["mu"], "e": best["e"], "C": base["C"], "R": base["R"],
-           "status": _kernels.OK, "last": n_steps, "bad": n_steps,
+    run = {"m": best["m"], "mu": best["mu"], "e": best["e"], "C": best.get("C"),
+           "R": best.get("R"), "status": _kernels.OK, "last": n_steps, "bad": n_steps,
            "stats": dict(stats, two_time_bytes=(keep * (keep + 1) * 8 if two else 0))}
-    result = _grid_result(model, T, m0, t_max, opts, h, run) if two else DMFTResult(
-        model=model, temperature=T, m0=m0, t_max=t_max, options=replace(opts, dt=h),
-        times=h * np.arange(keep), m=best["m"], mu=best["mu"], e=best["e"], C=None, R=None,
-        stats=run["stats"], versions=_io.versions())
+    result = _grid_result(model, T, m0, t_max, opts, h, run)
     err = {q: np.abs(table[L][L][q] - best[q]) for q in ("m", "mu", "e")}
     _attach_estimate(result, err, opts.rtol,
                      f"Richardson, {L + 1} trapezoid levels h..h/{2 ** L}, order {2 * L}")
