@@ -38,10 +38,10 @@ _RISE = {"float64": 1e-9, "float32": 1e-5}
 
 def _algorithm_args(algorithm):
     """(code, prm, initial step) for :func:`_pr_kernels.run`."""
-    if isinstance(algorithm, GradientFlow):
-        if algorithm.scheme not in (None, "adaptive"):
-            return _k.GD, np.array([algorithm.dt or 1e-3, 0.0, 0.0, 0.0]), algorithm.dt or 1e-3
-        return _k.ADAPTIVE, np.array([algorithm.tol]), algorithm.dt or 1e-4
+    if isinstance(algorithm, GradientFlow):  # scheme and dt resolved by simulate
+        if algorithm.scheme != "adaptive":
+            return _k.GD, np.array([algorithm.dt, 0.0, 0.0, 0.0]), algorithm.dt
+        return _k.ADAPTIVE, np.array([algorithm.tol]), algorithm.dt
     if isinstance(algorithm, GradientDescent):
         return _k.GD, np.array([algorithm.step, 0.0, 0.0, 0.0]), algorithm.step
     if isinstance(algorithm, ArmijoGradientDescent):
