@@ -476,8 +476,9 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
                                progress, checkpoint, checkpoint_every)
     h = opts.dt or default_step(model, T)
     n_steps = max(1, math.ceil(t_max / h - 1e-9))
-    levels = opts.max_levels if opts.scheme == "extrapolated" else 0
-    _check_memory(n_steps * 2 ** min(levels, 1))
+    # before any work: the grid h (extrapolated: also h/2, the least it needs; finer levels are
+    # checked as they come)
+    _check_memory(2 * n_steps if opts.scheme == "extrapolated" else n_steps)
     ident = {"model": model.to_dict(), "temperature": T, "m0": float(m0), "n_steps": n_steps,
              "options": asdict(opts)}
     if opts.scheme == "extrapolated":
