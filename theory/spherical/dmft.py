@@ -100,6 +100,10 @@ class DMFTOptions:
         "doubling" only: when a full window's newest half has m or e changing by more than
         this per step (an escape that a doubled step would not resolve), the window is widened
         instead of decimated, keeping the step; it shrinks back once the change is small.
+    max_growth : float
+        "doubling" only: the same for the relative change |dm|/|m| per step, which bounds the
+        error of an exponential growth m ~ m0 e^(r t) from a small seed (its rate is off by
+        about max_growth^2/12, and a step with r h > 2 would flip the sign of m).
     max_widening : int
         "doubling" only: the widest window is ``max_widening * window`` (a power of 2); this
         bounds the memory of a widened run.
@@ -118,6 +122,7 @@ class DMFTOptions:
     tolerance: float = 1e-3
     max_sweeps: int = 1000
     max_change: float = 0.01
+    max_growth: float = 0.1
     max_widening: int = 4
     error_estimate: bool = True
     rtol: float = 1e-5
@@ -167,6 +172,8 @@ class DMFTOptions:
             raise ValueError(f"max_sweeps must be an integer >= 1, got {self.max_sweeps!r}")
         if not self.max_change > 0:
             raise ValueError(f"max_change must be > 0, got {self.max_change!r}")
+        if not 0 < self.max_growth <= 1:
+            raise ValueError(f"max_growth must be in (0, 1], e.g. 0.1, got {self.max_growth!r}")
         if not (isinstance(self.max_widening, int) and self.max_widening >= 1
                 and self.max_widening & (self.max_widening - 1) == 0):
             raise ValueError(f"max_widening must be a power of 2 (1 = never widen), got "
@@ -747,6 +754,12 @@ def _solve_doubling(model, t_max, m0, T, opts, progress, checkpoint, checkpoint_
         raise IntegrationError(result.message, result)
     result.message = (f"integrated to t = {result.times[-1]:g} in {stats['windows']} windows "
                       f"of {opts.window} steps")
+    if stats["unresolved_from_t"] is not None:
+        note = (f"from t = {stats['unresolved_from_t']:.4g} the widest window "
+                f"({opts.window * opts.max_widening}) did not keep the change per step within "
+                f"max_change / max_growth: raise max_widening or window")
+        warnings.warn(note, AccuracyWarning, stacklevel=3)
+        result.message += "; " + note
     if opts.error_estimate:
         coarse = _doubling.integrate_doubling(model, t_max, m0, T, opts, stop_m=stop_m,
                                               window=opts.window // 2)

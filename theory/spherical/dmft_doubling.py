@@ -13,7 +13,8 @@ previous row (time-translation invariance next to the diagonal) instead of being
 that cannot resolve them; at T = 0 in a gapped minimum, h (mu - 2 sqrt(Q''(1))) > 5, they come from
 the closed-form strip response instead (copies would keep the fast response of the time copying
 began, before the escape). An escape (m leaving the threshold states) is fast on the scale of a
-late step: when m or e change by more than ``max_change`` per step, the last decimation is undone
+late step: when m or e change by more than ``max_change`` per step, or a small m grows by more than
+``max_growth`` relatively (an exponential escape from m0 << 1), the last decimation is undone
 and the window widened instead (up to ``max_widening`` W points), and it shrinks back once the
 dynamics is slow again. The a-posteriori error estimate is the largest difference of m, mu, e
 between the run and a run with window W/2 at the times both computed.
@@ -65,6 +66,7 @@ class _Window:
         self.sweeps = 0
         self.copy_from = math.inf
         self.strip_from = math.inf
+        self.unresolved_from = math.inf  # the widest window could not keep the change bounded
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "m", "mu", "e")}
         self.col_C: list[np.ndarray] = []
         self.col_chi: list[np.ndarray] = []
@@ -117,7 +119,9 @@ class _Window:
         return {"h": self.h, "row": self.row, "windows": self.windows, "sweeps": self.sweeps,
                 "width": self.width, "widenings": self.widenings, "widest": self.widest,
                 "copy_from": None if math.isinf(self.copy_from) else self.copy_from,
-                "strip_from": None if math.isinf(self.strip_from) else self.strip_from}
+                "strip_from": None if math.isinf(self.strip_from) else self.strip_from,
+                "unresolved_from": (None if math.isinf(self.unresolved_from)
+                                    else self.unresolved_from)}
 
     def restore(self, arrays: dict, meta: dict) -> None:
         for k in ("C", "X", "S", "m", "mu", "e"):
@@ -129,6 +133,8 @@ class _Window:
         self.copy_from = math.inf if meta["copy_from"] is None else meta["copy_from"]
         strip = meta.get("strip_from")  # absent in checkpoints written before the strip
         self.strip_from = math.inf if strip is None else strip
+        unresolved = meta.get("unresolved_from")
+        self.unresolved_from = math.inf if unresolved is None else unresolved
         self.history = {k: [arrays[f"history_{k}"]] for k in self.history}
         self.col_C = [arrays["col_C"]] if arrays["col_C"].size else []
         self.col_chi = [arrays["col_chi"]] if arrays["col_chi"].size else []
@@ -208,7 +214,7 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                     state.e, n_copy, gapped, opts.corrector_tol, opts.max_sweeps, m_stop, *work)
                 state.sweeps += sweeps
                 top = bad - 1
-                if status != 0 or _change(state, i - 1, top) > opts.max_change:
+                if status != 0 or _change(state, i - 1, top, opts) > 1.0:
                     # the step does not resolve the dynamics: undo the latest decimation to a
                     # finer step and widen the window there instead
                     finer = [k for k, sn in enumerate(snaps) if sn["h"] < h
@@ -220,6 +226,8 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                         snaps[-1]["width"] = state.width
                         status = 0
                         continue
+                    if status == 0 and h > opts.dt:  # a doubled step that cannot be undone
+                        state.unresolved_from = min(state.unresolved_from, h * i)
                 if top >= i:
                     _record(state, i, top, waits)
                 state.row = top + 1
@@ -233,7 +241,7 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
             if checkpoint is not None and time.perf_counter() - last_ckpt > checkpoint_every:
                 _write_checkpoint(checkpoint, ident, state, snaps)
                 last_ckpt = time.perf_counter()
-            snap = _next_window(state, W, cap, opts.max_change)
+            snap = _next_window(state, W, cap, opts)
             if snap is not None:
                 snaps = (snaps + [snap])[-_SNAPSHOTS:]
     if status == 0 and checkpoint is not None:
@@ -255,20 +263,29 @@ def integrate_doubling(model, t_max: float, m0: float, T: float, opts, *, waits=
                     "near_diagonal_copied_from_t": (None if math.isinf(state.copy_from)
                                                     else state.copy_from),
                     "gapped_strip_from_t": (None if math.isinf(state.strip_from)
-                                            else state.strip_from)}
+                                            else state.strip_from),
+                    "unresolved_from_t": (None if math.isinf(state.unresolved_from)
+                                          else state.unresolved_from)}
     return out
 
 
-def _change(state: _Window, lo: int, hi: int) -> float:
-    """Largest change of m or e per step between rows lo..hi."""
+def _change(state: _Window, lo: int, hi: int, opts) -> float:
+    """Largest change per step between rows lo..hi, in units of its bound: of m or e over
+    ``opts.max_change``, and of ln|m| over ``opts.max_growth`` (a small m growing exponentially,
+    r h per step, which the trapezoid rule amplifies by (1 + r h/2)/(1 - r h/2): its rate is
+    off by (r h)^2/12 and its sign flips once r h > 2)."""
     if hi <= lo:
         return 0.0
     rows = slice(lo, hi + 1)
-    return float(max(np.max(np.abs(np.diff(state.m[rows]))),
-                     np.max(np.abs(np.diff(state.e[rows])))))
+    m = state.m[rows]
+    size = np.maximum(np.abs(m[1:]), np.abs(m[:-1]))
+    growth = np.abs(np.diff(m)) / np.where(size > 0, size, 1.0)
+    return float(max(np.max(np.abs(np.diff(m))) / opts.max_change,
+                     np.max(np.abs(np.diff(state.e[rows]))) / opts.max_change,
+                     np.max(growth) / opts.max_growth))
 
 
-def _next_window(state: _Window, W: int, cap: int, max_change: float) -> dict | None:
+def _next_window(state: _Window, W: int, cap: int, opts) -> dict | None:
     """Make room in a full window; returns the snapshot that undoes a decimation.
 
     Normally the even points are kept and the step doubles [S3.4]. While m or e change by more
@@ -278,9 +295,11 @@ def _next_window(state: _Window, W: int, cap: int, max_change: float) -> dict | 
     widened window shrinks back one level per fill (two decimations) once the change is small.
     """
     width = state.width
-    if _change(state, width // 2, width) > max_change and width < cap:
-        state.widen()
-        return None
+    if _change(state, width // 2, width, opts) > 1.0:
+        if width < cap:
+            state.widen()
+            return None
+        state.unresolved_from = min(state.unresolved_from, state.h * width)
     snap = state.snapshot()
     _k.decimate(width, state.C, state.X, state.S, state.m, state.mu, state.e)
     state.h *= 2.0
