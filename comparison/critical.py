@@ -166,17 +166,18 @@ def _bbp(kind, model, family, *, bbp_grid, bbp_n, bbp_samples, t_max, rng, n_boo
                                       "margins": cr.margins.tolist(), "error": cr.error})
 
 
-def _relaxation(kind, family, *, source, dmft_grid, m0, dmft_t_max, points, grid, sizes):
+def _relaxation(kind, family, *, source, dmft_grid, dmft_t_max, dmft_store, points, grid,
+                sizes, progress):
     if source == "dmft":
-        p, dp = family["p"], family["delta_p"]
-        xs = dmft_grid if dmft_grid is not None else \
-            gf_threshold(p, dp) * np.array([1.03, 1.05, 1.08, 1.12, 1.18, 1.25, 1.35, 1.5])
-        fit = relaxation_time_fit(p, dp, xs, m0=m0, t_max=dmft_t_max)
+        fit = relaxation_time_fit(family["p"], family["delta_p"], dmft_grid, t_max=dmft_t_max,
+                                  store=dmft_store, progress=progress)
         lo, hi = fit.x_c_interval
         return Estimate("relaxation", fit.x_c, lo, hi,
-                        f"DMFT convergence times, m0 = {m0:g} [S5.1]",
-                        {"x": fit.x.tolist(), "t_conv": fit.t_conv.tolist(),
-                         "gamma": fit.gamma, "difference_to_bbp": fit.difference})
+                        f"DMFT relaxation rates in the linear regime (m0 -> 0), t <= "
+                        f"{fit.t_max:g}, envelope of {len(fit.budget) - 2} fits [S5.1]",
+                        {"x": fit.x.tolist(), "rate_inf": fit.rate_inf.tolist(),
+                         "kappa": fit.kappa, "budget": fit.budget,
+                         "difference_to_bbp": fit.difference, "runs": fit.runs})
     n = max(sizes)
     medians = np.array([v["median_escape"] for p, v in points if p["n"] == n])
     fit = fit_relaxation_times(np.asarray(grid, dtype=float), medians)
@@ -189,8 +190,8 @@ def _relaxation(kind, family, *, source, dmft_grid, m0, dmft_t_max, points, grid
 
 def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 128),
                           n_samples: int = 64, t_max: float | None = None,
-                          relaxation: str | None = None, m0: float = 1e-10,
-                          dmft_grid=None, dmft_t_max: float = 2e4, bbp_grid=None,
+                          relaxation: str | None = None, dmft_grid=None,
+                          dmft_t_max: float = 5000.0, bbp_grid=None,
                           bbp_n: int = 150, bbp_samples: int = 4, n_boot: int = 400,
                           rng=0, store: str | os.PathLike | None = None, client=None,
                           workers: int | None = 1, progress: bool = False
@@ -218,10 +219,11 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
     relaxation : {"dmft", "simulation"}, optional
         Source of the relaxation times (default: DMFT for the spiked model, simulation
         escape times for phase retrieval).
-    m0, dmft_grid, dmft_t_max
-        DMFT relaxation-time fit (spiked): seed overlap, grid of 1/Delta2 above the BBP value
-        (default 1.03..1.5 times it) and longest time; see
-        :func:`saddlesurf.theory.relaxation_time_fit`.
+    dmft_grid, dmft_t_max
+        DMFT relaxation method (spiked): grid of 1/Delta2 above the threshold (default 1.04..1.2
+        times the closed-form value) and longest time; see
+        :func:`saddlesurf.theory.relaxation_time_fit`. Its runs are cached under
+        ``store/relaxation`` when ``store`` is given.
     bbp_grid, bbp_n, bbp_samples
         Phase retrieval, method "bbp": alphas (default 2, 4, 6, 9), N and samples of the
         signal-projected runs [P4.5b].
@@ -290,8 +292,11 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
                            bbp_n=bbp_n, bbp_samples=bbp_samples, t_max=t_max, rng=rng,
                            n_boot=n_boot, workers=None)
             elif method == "relaxation":
-                est = _relaxation(kind, family, source=relaxation, dmft_grid=dmft_grid, m0=m0,
-                                  dmft_t_max=dmft_t_max, points=points, grid=grid, sizes=sizes)
+                est = _relaxation(
+                    kind, family, source=relaxation, dmft_grid=dmft_grid,
+                    dmft_t_max=dmft_t_max, points=points, grid=grid, sizes=sizes,
+                    dmft_store=None if store is None else Path(store) / "relaxation",
+                    progress=progress)
             else:
                 succ = np.array([[v["successes"] for p, v in points if p["n"] == n]
                                  for n in sizes])

@@ -12,13 +12,18 @@ from saddlesurf.theory import PhaseRetrieval, RegularisedLoss, SpikedMatrixTenso
 pytestmark = pytest.mark.long
 
 
-def test_spiked_bbp_and_relaxation():
-    """p = 3, Delta_p = 1: the BBP value is the closed form 2 and the DMFT relaxation time
-    diverges within 5% of it."""
-    rep = locate_critical_ratio(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0),
-                                methods=("bbp", "relaxation"))
-    assert rep["bbp"].value == 2.0
-    assert abs(rep["relaxation"].value / 2.0 - 1) < 0.05, rep
+@pytest.mark.parametrize("p, delta_p, exact", [(3, 1.0, 2.0), (4, 0.5, 3.0)])
+def test_spiked_bbp_and_relaxation(p, delta_p, exact, tmp_path):
+    """The BBP value is the closed form [S5.1]; the relaxation method's interval at its
+    defaults holds it and is at most 3% of it wide (the acceptance of the issue)."""
+    rep = locate_critical_ratio(SpikedMatrixTensor(p=p, delta2=1.0, delta_p=delta_p),
+                                methods=("bbp", "relaxation"), store=tmp_path)
+    assert rep["bbp"].value == exact
+    est = rep["relaxation"]
+    assert est.low <= exact <= est.high, rep
+    assert (est.high - est.low) / exact <= 0.03, rep
+    assert set(est.details["budget"]) >= {"fit form", "finite t", "window", "x range", "step",
+                                          "statistical", "m0"}
 
 
 def test_spiked_crossing_is_not_resolved_from_random_starts():

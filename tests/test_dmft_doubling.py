@@ -15,7 +15,6 @@ from saddlesurf.theory import (
     SpikedMatrixTensor,
     fit_relaxation_times,
     gradient_flow_fixed_point,
-    relaxation_time_fit,
     solve_dmft,
 )
 from saddlesurf.theory.spherical import dmft_doubling as _doubling
@@ -249,27 +248,3 @@ def test_fit_recovers_a_known_power_law():
     assert fit.difference == pytest.approx(-0.05, abs=1e-6)
     with pytest.raises(ValueError, match="at least 4"):
         fit_relaxation_times(x[:3], t[:3])
-
-
-@pytest.mark.slow
-def test_relaxation_time_threshold_approaches_bbp_as_m0_decreases():
-    """[S5.1] at p = 3, Delta_p = 1 (1/Delta2^GF = 2): a physics check, see the docs."""
-    grid = [2.05, 2.1, 2.2, 2.4, 2.7, 3.0]
-    far = relaxation_time_fit(3, 1.0, grid, m0=1e-4, t_max=2e4)
-    near = relaxation_time_fit(3, 1.0, grid, m0=1e-10, t_max=2e4)
-    assert near.x_bbp == 2.0
-    assert abs(near.x_c - 2.0) < 0.05 * 2.0
-    assert abs(near.difference) <= abs(far.difference)
-    assert near.x_c < 2.0  # finite m0 biases x_c below the BBP value [S5.1]
-    with pytest.raises(ValueError, match="above 1/Delta2"):
-        relaxation_time_fit(3, 1.0, [1.5, 2.1, 2.2, 2.3])
-
-
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(delta_p=-1.0), "delta_p"), (dict(m0=0.0), "m0"), (dict(t_max=-1.0), "t_max"),
-    (dict(level=1.5), "level"),
-])
-def test_relaxation_time_fit_rejects_bad_input(kwargs, name):
-    args = {"p": 3, "delta_p": 1.0, "inv_delta2": [2.1, 2.2, 2.3, 2.4], **kwargs}
-    with pytest.raises(ValueError, match=name):
-        relaxation_time_fit(**args)

@@ -46,6 +46,7 @@ from .spherical import (
     FixedPoint,
     HessianSpectrum,
     MixedSpherical,
+    RelaxationRateFit,
     RelaxationTimeFit,
     SphericalModel,
     SpikedMatrixTensor,
@@ -75,5 +76,5 @@ __all__ = [
     "JointLaw", "GLMSpectrum", "glm_spectrum", "bbp_ratio", "initial_law", "state_law",
     "amp_state_evolution", "optimal_preprocessing", "spectral_law", "spectral_threshold",
     "critical_ratio", "CriticalRatio",
-    "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit",
+    "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit", "RelaxationRateFit",
 ]

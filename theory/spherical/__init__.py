@@ -21,7 +21,12 @@ from .dmft import DMFTOptions, DMFTResult, TwoTimeFunction, solve_dmft
 from .fixed_points import FixedPoint, gradient_flow_fixed_point, nishimori_fixed_point
 from .kac_rice import ComplexityResult, complexity, minimum_mu
 from .models import MixedSpherical, SphericalModel, SpikedMatrixTensor
-from .relaxation import RelaxationTimeFit, fit_relaxation_times, relaxation_time_fit
+from .relaxation import (
+    RelaxationRateFit,
+    RelaxationTimeFit,
+    fit_relaxation_times,
+    relaxation_time_fit,
+)
 from .threshold_states import HessianSpectrum, ThresholdState, hessian_spectrum, threshold_state
 from .thresholds import SpikedThresholds, thresholds
 
@@ -32,5 +37,5 @@ __all__ = [
     "thresholds", "SpikedThresholds",
     "threshold_state", "ThresholdState", "hessian_spectrum", "HessianSpectrum",
     "gradient_flow_fixed_point", "nishimori_fixed_point", "FixedPoint",
-    "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit",
+    "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit", "RelaxationRateFit",
 ]

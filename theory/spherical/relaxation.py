@@ -1,25 +1,49 @@
-"""The relaxation-time method for the gradient-flow threshold [S5.1].
+"""The relaxation-time method for the gradient-flow threshold [S5.1], without the seed bias.
 
-For the spiked matrix-tensor model at fixed (p, Delta_p), the time t_conv(x) at which m(t) first
-reaches ``level`` times the easy-phase m* [S3.3] is computed on a grid of x = 1/Delta2 above the
-threshold and fitted by t_conv = A (x - x_c)^(-gamma). The fitted x_c is reported next to the
-closed-form 1/Delta2^GF; finite m0 and finite times bias x_c below it [S5.1].
+For a seed m0 -> 0 the overlap obeys the linearisation of [S3.1] about m = 0: C, R and mu are
+those of the pure-noise dynamics and m(t) = m0 G(t) with G independent of m0. The time to escape
+is then t_conv = t_p(x) + ln(1/m0)/r(x, t) with r(x, t) = d ln m/dt, x = 1/Delta2: the inverse
+relaxation time. Its limit r_inf(x) = lim_t r(x, t) vanishes at the threshold x_c as
+a (x - x_c)^2 (the BBP outlier leaves the bulk edge quadratically) and is 0 below it, where m
+grows more slowly than any exponential (the finite-m0 bias of fitting escape times [S5.1]).
+
+:func:`relaxation_time_fit` integrates the linear regime (m0 = 1e-300, stopped at m = 1e-8) by
+grid doubling with a step that resolves the growth, measures r(x, t) on log-spaced times and fits
+r(x, t) = a (x - x_c)^2 (1 + c (x - x_c)) + (b0 + b1 (x - x_mid)) t^-kappa (aging approach to
+the threshold states; kappa = 1/2 is the exponent measured near x_c) to all of them at once.
+The interval is the envelope of the 95% intervals of that fit and of its variants (free kappa,
+later times only, the farthest x left out, half the window, the trapezoid's growth bias), so it
+carries the fit-form, finite-t, window and step parts; the seed part is zero by construction.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-from scipy.optimize import curve_fit
+from scipy.optimize import curve_fit, least_squares
 
+from ... import _io
+from ..._progress import progress_bar
 from .dmft import DMFTOptions, _solve_doubling, _validate
-from .fixed_points import gradient_flow_fixed_point
 from .models import SpikedMatrixTensor
 from .thresholds import gf_threshold
 
-__all__ = ["RelaxationTimeFit", "relaxation_time_fit", "fit_relaxation_times"]
+__all__ = ["RelaxationRateFit", "RelaxationTimeFit", "relaxation_time_fit",
+           "fit_relaxation_times"]
+
+# the linear regime: seed and the overlap at which a run stops (relative nonlinearity ~ m)
+_SEED = 1e-300
+_LINEAR = 1e-8
+# a local rate is the slope of ln m over [t / _SPAN, t * _SPAN]
+_SPAN = 1.2
+# measurement times per decade of t
+_PER_DECADE = 8
 
 
 @dataclass(frozen=True)
@@ -30,10 +54,10 @@ class RelaxationTimeFit:
     ----------
     x, t_conv : ndarray
         Grid of 1/Delta2 and convergence times (time units of [S2]; inf where m never reached
-        the level before t_max; those points are left out of the fit).
+        the level; those points are left out of the fit).
     x_c, x_c_interval : float, (float, float)
         Fitted critical 1/Delta2 and its 95% interval (normal approximation of the
-        least-squares covariance in log t).
+        least-squares covariance in log t; the fit form's bias is not in it).
     gamma, A : float
     x_bbp : float or None
         Closed-form 1/Delta2^GF [S5.1] (None when the fit is not tied to a model).
@@ -41,8 +65,7 @@ class RelaxationTimeFit:
         x_c - x_bbp.
     by_t_max : dict
         x_c refitted using only the points with t_conv <= t for each t in the keys: how x_c
-        depends on the longest time used (NaN with fewer than 4 points).
-    m0, level, t_max : float
+        depends on the longest time used.
     """
 
     x: np.ndarray
@@ -54,16 +77,13 @@ class RelaxationTimeFit:
     x_bbp: float | None = None
     difference: float | None = None
     by_t_max: dict = field(default_factory=dict)
-    m0: float = math.nan
-    level: float = math.nan
-    t_max: float = math.nan
 
     def __repr__(self) -> str:
         lo, hi = self.x_c_interval
         bbp = "" if self.x_bbp is None else (
             f", BBP {self.x_bbp:.6g} (difference {self.difference:+.3g})")
         return (f"RelaxationTimeFit(x_c={self.x_c:.5g} [{lo:.5g}, {hi:.5g}], "
-                f"gamma={self.gamma:.3g}{bbp}, m0={self.m0:g}, {self.x.size} points)")
+                f"gamma={self.gamma:.3g}{bbp}, {self.x.size} points)")
 
 
 def _fit(x, t):
@@ -84,7 +104,8 @@ def _fit(x, t):
 
 
 def fit_relaxation_times(x, t_conv, *, x_bbp: float | None = None) -> RelaxationTimeFit:
-    """Fit t_conv = A (x - x_c)^(-gamma) by least squares in log t.
+    """Fit t_conv = A (x - x_c)^(-gamma) by least squares in log t (escape times of
+    simulations; the DMFT method is :func:`relaxation_time_fit`).
 
     Parameters
     ----------
@@ -112,55 +133,231 @@ def fit_relaxation_times(x, t_conv, *, x_bbp: float | None = None) -> Relaxation
         difference=None if x_bbp is None else float(x_c - x_bbp), by_t_max=by_t)
 
 
-def relaxation_time_fit(p: int, delta_p: float, inv_delta2, *, m0: float = 1e-10,
-                        level: float = 0.5, t_max: float = 1e4,
-                        options: DMFTOptions | None = None,
-                        progress: bool = False) -> RelaxationTimeFit:
-    """Locate the gradient-flow threshold by the divergence of the convergence time [S5.1].
+@dataclass(frozen=True)
+class RelaxationRateFit:
+    """The threshold from the divergence of the relaxation time 1/r_inf(x) [S5.1].
+
+    Attributes
+    ----------
+    x_c, x_c_interval : float, (float, float)
+        Critical 1/Delta2 and its interval: the envelope of the 95% intervals of the central
+        fit and of every variant in ``budget`` (statistical and systematic parts).
+    x : ndarray
+        Grid of x = 1/Delta2.
+    times : ndarray
+        Times at which the local rates were measured.
+    rates : ndarray, shape (len(x), len(times))
+        r(x, t) = d ln m/dt in the linear regime (NaN where not measured: before ``t_min``,
+        after the run stopped at m = 1e-8 or where the step did not resolve the growth).
+    rate_inf : ndarray
+        The fitted r_inf(x) = a (x - x_c)^2 (1 + c (x - x_c)) at each x (1/r_inf: the
+        relaxation time).
+    amplitude, kappa : float
+        a and the exponent of the t^-kappa approach of the central fit.
+    budget : dict
+        Per part: x_c of the variant and its shift from the central value; ``"statistical"``
+        holds the central fit's 1.96 sigma.
+    x_bbp, difference : float
+        Closed-form 1/Delta2^GF [S5.1] and x_c - x_bbp.
+    p, delta_p, t_max, t_min, window, max_growth : the setting.
+    runs : dict
+        Per x: statistics of the DMFT runs (wall time, windows, widest window).
+    """
+
+    x_c: float
+    x_c_interval: tuple[float, float]
+    x: np.ndarray
+    times: np.ndarray
+    rates: np.ndarray
+    rate_inf: np.ndarray
+    amplitude: float
+    kappa: float
+    budget: dict
+    x_bbp: float
+    difference: float
+    p: int
+    delta_p: float
+    t_max: float
+    t_min: float
+    window: int
+    max_growth: float
+    runs: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        lo, hi = self.x_c_interval
+        return (f"RelaxationRateFit(x_c={self.x_c:.5g} [{lo:.5g}, {hi:.5g}], BBP "
+                f"{self.x_bbp:.6g} (difference {self.difference:+.3g}), p={self.p}, "
+                f"delta_p={self.delta_p:g}, {self.x.size} x, t <= {self.t_max:g})")
+
+
+def _run(p, delta_p, x, t_max, window, max_growth, store, cap):
+    """t and m of one linear-regime run (cached in ``store``)."""
+    ident = {"p": p, "delta_p": delta_p, "x": x, "t_max": t_max, "window": window,
+             "max_growth": max_growth, "seed": _SEED, "stop": _LINEAR, "max_widening": cap}
+    path = None
+    if store is not None:
+        key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+        path = Path(store) / f"rate_{key}"
+        if _io.saved(path):
+            arrays, meta = _io.load_pair(path)
+            if meta.get("ident") == ident:
+                return arrays["t"], arrays["m"], meta["stats"]
+    model = SpikedMatrixTensor(p=p, delta2=1.0 / x, delta_p=delta_p)
+    opts = DMFTOptions(scheme="doubling", dt=0.01, window=window, store_two_time=False,
+                       error_estimate=False, max_growth=max_growth, max_widening=cap)
+    r = _solve_doubling(model, t_max, _SEED, 0.0, opts, False, None, 300.0, stop_m=_LINEAR)
+    stats = {k: r.stats[k] for k in ("wall_time_s", "windows", "widest_window", "rows")}
+    if path is not None:
+        _io.save_pair(path, {"t": r.times, "m": r.m}, {"ident": ident, "stats": stats,
+                                                      "versions": _io.versions()})
+    return r.times, r.m, stats
+
+
+def _local_rates(t, m, times, max_growth):
+    """Slope of ln m over [t/_SPAN, t _SPAN] at each of ``times``; NaN where the run does not
+    cover the span, m left the linear regime or a step grew m by more than 2 max_growth."""
+    out = np.full(times.size, np.nan)
+    lm = np.log(np.abs(m))
+    step_growth = np.abs(np.diff(lm))
+    for k, tt in enumerate(times):
+        a, b = np.searchsorted(t, tt / _SPAN), np.searchsorted(t, tt * _SPAN)
+        if b >= t.size or m[b] <= 0 or np.any(m[a:b + 1] <= 0) or m[b] > _LINEAR:
+            continue
+        if np.max(step_growth[a:b]) > 2 * max_growth:
+            continue
+        out[k] = (lm[b] - lm[a]) / (t[b] - t[a])
+    return out
+
+
+def _joint_fit(X, T, R, x_mid, kappa):
+    """Least squares, in relative residuals, of
+    r = a (x - x_c)^2 (1 + c (x - x_c)) + (b0 + b1 (x - x_mid)) t^-kappa; kappa None: fitted.
+    Returns (x_c, sigma(x_c), a, c, kappa)."""
+    free = kappa is None
+
+    def residual(q):
+        a, xc, c, b0, b1 = q[:5]
+        k = q[5] if free else kappa
+        d = np.maximum(X - xc, 0.0)
+        return (a * d ** 2 * (1.0 + c * d) + (b0 + b1 * (X - x_mid)) * T ** -k - R) / R
+
+    q0 = [0.3, X.min() - 0.1 * np.ptp(X) - 0.05 * X.min(), 0.0, 0.2, 0.0] + (
+        [0.5] if free else [])
+    lower = [0.0, -np.inf, -np.inf, -np.inf, -np.inf] + ([0.05] if free else [])
+    upper = [np.inf, X.min(), np.inf, np.inf, np.inf] + ([3.0] if free else [])
+    fit = least_squares(residual, q0, bounds=(lower, upper))
+    s2 = float(np.sum(fit.fun ** 2)) / max(1, R.size - len(q0))
+    try:
+        sigma = float(np.sqrt(max(np.linalg.inv(fit.jac.T @ fit.jac)[1, 1] * s2, 0.0)))
+    except np.linalg.LinAlgError:
+        sigma = math.inf
+    return (float(fit.x[1]), sigma, float(fit.x[0]), float(fit.x[2]),
+            float(fit.x[5] if free else kappa))
+
+
+def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float = 5000.0,
+                        t_min: float = 300.0, window: int = 256, max_growth: float = 0.2,
+                        store: str | os.PathLike | None = None,
+                        progress: bool = False) -> RelaxationRateFit:
+    """Locate the gradient-flow threshold by the divergence of the relaxation time [S5.1].
+
+    The local growth rate r(x, t) = d ln m/dt of the overlap in the linear regime (the limit
+    m0 -> 0 of escape times t_conv = t_p + ln(1/m0)/r) is measured on log-spaced times in
+    [t_min, t_max] for each x = 1/Delta2 and fitted as a (x - x_c)^2 (1 + c (x - x_c))
+    + b(x) t^-1/2. See the module docstring for the interval and its budget.
 
     Parameters
     ----------
     p, delta_p : int, float
         The model family ``SpikedMatrixTensor(p, 1/x, delta_p)``.
-    inv_delta2 : array_like
-        Grid of x = 1/Delta2, all above the closed-form threshold (at least 4 values).
-    m0 : float
-        Initial overlap of every run (a seed is mandatory, [S3.2]).
-    level : float
-        t_conv is the first time m(t) reaches ``level`` m*, m* the easy-phase fixed point.
-    t_max : float
-        Longest time integrated; points that do not converge by then are left out.
-    options : DMFTOptions, optional
-        Options of the grid-doubling runs (default: dt 0.01, window 256, no error estimate).
+    inv_delta2 : array_like, optional
+        Grid of x = 1/Delta2 above the threshold (at least 4 values, increasing). Default:
+        1.04, 1.08, .., 1.2 times the closed-form 1/Delta2^GF (used only to place the grid).
+    t_max, t_min : float
+        Longest time integrated and earliest measurement time.
+    window : int
+        Window of the grid-doubling runs (a second set of runs at window/2 measures the
+        discretisation part of the budget at about 1/8 of the cost).
+    max_growth : float
+        Largest relative growth of m per step (:class:`DMFTOptions`); the trapezoid rule
+        overestimates a rate by about max_growth^2/12, which is in the budget.
+    store : path, optional
+        Directory caching every DMFT run: a rerun computes nothing twice.
     progress : bool
-        One progress bar per run (needs tqdm).
+        A progress bar over the runs (needs tqdm).
 
     Returns
     -------
-    RelaxationTimeFit
+    RelaxationRateFit
     """
-    xs = np.asarray(inv_delta2, dtype=float)
-    # validates p, delta_p, m0 and t_max with the solver's messages before any run
-    _validate(SpikedMatrixTensor(p=p, delta2=1.0, delta_p=delta_p), t_max, m0, 0.0)
+    _validate(SpikedMatrixTensor(p=p, delta2=1.0, delta_p=delta_p), t_max, 0.5, 0.0)
     x_bbp = gf_threshold(p, delta_p)
-    if xs.ndim != 1 or xs.size < 4 or np.any(xs <= x_bbp):
-        raise ValueError(f"inv_delta2 must hold at least 4 values above 1/Delta2^GF = "
-                         f"{x_bbp:.6g}, got {inv_delta2!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
-    opts = options or DMFTOptions(scheme="doubling", dt=0.01, window=256,
-                                  store_two_time=False, error_estimate=False)
-    if opts.scheme != "doubling":
-        raise ValueError("options.scheme must be 'doubling'")
-    t_conv = np.full(xs.size, np.inf)
-    for k, x in enumerate(xs):
-        model = SpikedMatrixTensor(p=p, delta2=1.0 / x, delta_p=delta_p)
-        target = level * gradient_flow_fixed_point(model).m
-        r = _solve_doubling(model, t_max, m0, 0.0, opts, progress, None, 300.0,
-                            stop_m=target)
-        hit = np.flatnonzero(r.m >= target)
-        if hit.size:
-            j = hit[0]
-            t_conv[k] = np.interp(target, r.m[j - 1:j + 1], r.times[j - 1:j + 1])
-    fit = fit_relaxation_times(xs, t_conv, x_bbp=x_bbp)
-    return RelaxationTimeFit(**{**fit.__dict__, "m0": m0, "level": level, "t_max": t_max})
+    xs = (x_bbp * np.array([1.04, 1.08, 1.12, 1.16, 1.2]) if inv_delta2 is None
+          else np.asarray(inv_delta2, dtype=float))
+    if xs.ndim != 1 or xs.size < 4 or not np.all(np.isfinite(xs)) or np.any(np.diff(xs) <= 0):
+        raise ValueError(f"inv_delta2 must hold at least 4 increasing finite values of "
+                         f"1/Delta2 above the threshold, got {inv_delta2!r}")
+    if not (math.isfinite(t_min) and 0 < t_min and t_max >= 10 * t_min):
+        raise ValueError(f"t_min must be > 0 and at most t_max/10 (a decade of times to fit), "
+                         f"got t_min={t_min!r}, t_max={t_max!r}")
+    if not (isinstance(window, int) and window >= 32 and window % 8 == 0):
+        raise ValueError(f"window must be an integer >= 32 divisible by 8, got {window!r}")
+    if not 0 < max_growth <= 0.5:
+        raise ValueError(f"max_growth must be in (0, 0.5], e.g. 0.2, got {max_growth!r}")
+    if store is not None:
+        Path(store).mkdir(parents=True, exist_ok=True)
+    n_t = max(4, int(round(_PER_DECADE * math.log10(t_max / (_SPAN * t_min))))) + 1
+    times = np.geomspace(t_min, t_max / _SPAN, n_t)
+    rates = {w: np.full((xs.size, n_t), np.nan) for w in (window, window // 2)}
+    runs = {}
+    with progress_bar(2 * xs.size, "relaxation rates (DMFT)", progress, unit="run") as bar:
+        for i, x in enumerate(xs):
+            for w in (window, window // 2):
+                t, m, stats = _run(p, float(delta_p), float(x), float(t_max), w, max_growth,
+                                   store, 4 * window // w)
+                rates[w][i] = _local_rates(t, m, times, max_growth)
+                runs[f"{x:.6g} (window {w})"] = stats
+                bar.update(1)
+    fit_main = _variants(xs, times, rates[window], rates[window // 2], max_growth)
+    (x_c, sigma, a, c, kappa), budget = fit_main
+    lo = min(v["x_c"] - 1.96 * v["sigma"] for v in budget.values())
+    hi = max(v["x_c"] + 1.96 * v["sigma"] for v in budget.values())
+    for v in budget.values():
+        v["shift"] = v["x_c"] - x_c
+    budget["statistical"] = {"x_c": x_c, "sigma": sigma, "half_width": 1.96 * sigma}
+    d = np.maximum(xs - x_c, 0.0)
+    budget["m0"] = {"shift": 0.0, "why": f"linear regime (m0 = {_SEED:g}, m <= {_LINEAR:g})"}
+    return RelaxationRateFit(
+        x_c=x_c, x_c_interval=(lo, hi), x=xs, times=times, rates=rates[window],
+        rate_inf=a * d ** 2 * (1.0 + c * d), amplitude=a, kappa=kappa,
+        budget=budget, x_bbp=x_bbp, difference=x_c - x_bbp, p=p, delta_p=float(delta_p),
+        t_max=float(t_max), t_min=float(t_min), window=window, max_growth=max_growth,
+        runs=runs)
+
+
+def _variants(xs, times, rates, coarse, max_growth):
+    """The central joint fit and its variants, each {"x_c", "sigma", "what"}."""
+    X, T = np.meshgrid(xs, times, indexing="ij")
+    x_mid = float(np.mean(xs))
+
+    def fit(rr, sel=None, kappa=0.5):
+        ok = np.isfinite(rr) & (rr > 0) & (True if sel is None else sel)
+        if ok.sum() < 8:
+            raise ValueError(
+                f"only {int(ok.sum())} growth rates could be measured: raise t_max or move "
+                "inv_delta2 closer to the threshold (the runs leave the linear regime early)")
+        return _joint_fit(X[ok], T[ok], rr[ok], x_mid, kappa)
+
+    central = fit(rates)
+    t_half = float(np.sqrt(times[0] * times[-1]))
+    variants = {
+        "central": (central, "kappa = 1/2, all x and t"),
+        "fit form": (fit(rates, kappa=None), "kappa fitted"),
+        "finite t": (fit(rates, sel=T >= t_half), f"only t >= {t_half:.3g}"),
+        "x range": (fit(rates, sel=X < xs[-1]), f"x = {xs[-1]:.4g} left out"),
+        "window": (fit(coarse), "runs at half the window"),
+        "step": (fit(rates * (1.0 - max_growth ** 2 / 12)),
+                 "rates lowered by the trapezoid's growth bias max_growth^2/12"),
+    }
+    budget = {k: {"x_c": f[0], "sigma": f[1], "what": what} for k, (f, what) in variants.items()}
+    return central, budget
