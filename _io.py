@@ -6,13 +6,20 @@ readable copy of the metadata goes to ``<stem>.json`` afterwards and is never re
 user's name is kept whole: ``run_delta2_0.4`` saves ``run_delta2_0.4.npz`` (extensions are
 appended, never substituted for a dotted part of the name).
 
-Files written by earlier versions (an ``.npz`` + ``.json`` pair sharing a random token) still
-load.
+Every save carries a SHA-256 checksum of its arrays and metadata and the package version that
+wrote it: a modified or damaged file is refused with its name, and checkpoints and stores refuse
+files of another version (``same_version=True``). Files written by earlier versions (an ``.npz`` +
+``.json`` pair sharing a random token, no checksum) still load.
+
+:func:`locked` keeps a second process out of a checkpoint or store while one writes it, and
+:func:`check_writable` finds an unwritable output before any computing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
 import io
 import json
 import os
@@ -24,10 +31,12 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["save_pair", "load_pair", "atomic_text", "versions", "stem_of", "with_ext", "saved",
-           "available_memory"]
+           "available_memory", "locked", "check_writable"]
 
 _TOKEN = "__token__"  # files of earlier versions: the token shared by the .npz and the .json
 _META = "__meta__"    # the JSON metadata inside the .npz
+_SUM = "__checksum__"  # SHA-256 of the arrays and the metadata
+_VERSION = "__version__"  # the saddlesurf version that wrote the file
 
 
 def stem_of(path: str | os.PathLike) -> Path:
@@ -96,13 +105,33 @@ def save_pair(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict
     text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=True)
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     arrays[_META] = np.array(text)
+    arrays[_VERSION] = np.array(_package_version())
+    arrays[_SUM] = np.array(_checksum(arrays))
     _atomic_write(with_ext(stem, ".npz"), lambda fh: np.savez(fh, **arrays))
     _atomic_write(with_ext(stem, ".json"), lambda fh: fh.write(text.encode()))
     return stem
 
 
-def load_pair(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """Read what :func:`save_pair` wrote; every failure names the file."""
+def _package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(k for k in arrays if k != _SUM):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        digest.update(a.tobytes() if a.dtype.kind != "U" else str(a).encode())
+    return digest.hexdigest()
+
+
+def load_pair(path: str | os.PathLike, *, same_version: bool = False
+              ) -> tuple[dict[str, np.ndarray], dict]:
+    """Read what :func:`save_pair` wrote; every failure names the file. A file whose checksum
+    does not match is refused; ``same_version`` also refuses one written by another version of
+    the package (checkpoints and stores, whose numbers must not mix versions)."""
     stem = stem_of(path)
     npz = with_ext(stem, ".npz")
     if not npz.exists():
@@ -113,6 +142,17 @@ def load_pair(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{npz} cannot be read ({type(err).__name__}: {err}): the file is "
                          "damaged or not a saddlesurf result") from err
+    if _SUM in arrays:
+        if str(arrays[_SUM]) != _checksum(arrays):
+            raise ValueError(f"{npz} fails its checksum: it was modified or damaged after it "
+                             "was saved; delete it (a checkpoint or store point is then "
+                             "computed again)")
+        arrays.pop(_SUM)
+    written_by = str(arrays.pop(_VERSION, "an earlier version"))
+    if same_version and written_by != _package_version():
+        raise ValueError(f"{npz} was written by saddlesurf {written_by}, this is "
+                         f"{_package_version()}: its numbers may differ, so it is not resumed; "
+                         "pass another path or delete it")
     if _META in arrays:
         text, source = str(arrays.pop(_META)), npz
     else:  # an earlier version's pair
@@ -134,14 +174,50 @@ def load_pair(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, meta
 
 
+@contextlib.contextmanager
+def locked(path: str | os.PathLike, what: str):
+    """Hold an exclusive lock on ``<path>.lock`` (a checkpoint stem or a store directory's
+    ``.lock`` inside it) while the block runs; a second holder is refused at once with a
+    RuntimeError that names ``what`` (the parameter). POSIX only: elsewhere nothing is locked."""
+    path = Path(path)
+    lock = path / ".lock" if path.is_dir() else with_ext(path, ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{what}={str(path)!r} is in use by another process (lock "
+                               f"{lock}); wait for it to finish or pass another path") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def check_writable(path: str | os.PathLike, what: str, *, directory: bool = False) -> None:
+    """Raise ValueError naming ``what`` unless files can be created at ``path`` (a directory
+    when ``directory``, else a file stem whose parent is the directory); creates the directory."""
+    folder = Path(path) if directory else Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"{what}={str(path)!r} is not writable ({err.strerror or err}): pass a "
+                         "path in a writable directory") from None
+
+
 def versions() -> dict[str, str]:
     """Versions of saddlesurf, Python and the numerical dependencies, for result records."""
     import numba
     import scipy
 
-    from . import __version__
-
-    return {"saddlesurf": __version__, "python": platform.python_version(),
+    return {"saddlesurf": _package_version(), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "numba": numba.__version__}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -124,7 +125,7 @@ def _save(path: Path, params: dict, seed: dict, function: str, value: dict) -> N
 def _load(path: Path, params: dict, function: str) -> dict | None:
     if not _io.saved(path):
         return None
-    arrays, meta = _io.load_pair(path)
+    arrays, meta = _io.load_pair(path, same_version=True)
     if meta.get("kind") != "SweepPoint" or meta["params"] != params or \
             meta["function"] != function:
         raise ValueError(f"{path}.json holds a different sweep point; use another store")
@@ -192,45 +193,50 @@ def sweep(function: Callable[..., dict], grid, *, rng=0, store: str | os.PathLik
              for p in points]
     sequences = [np.random.SeedSequence(root.entropy, spawn_key=tuple(s["spawn_key"]),
                                         pool_size=root.pool_size) for s in seeds]
-    paths = [None] * len(points)
-    values: list[dict | None] = [None] * len(points)
     if store is not None:
-        Path(store).mkdir(parents=True, exist_ok=True)
-        paths = [Path(store) / _key(name, p, root.entropy) for p in points]
-        values = [_load(path, p, name) for path, p in zip(paths, points, strict=True)]
-    todo = [i for i, v in enumerate(values) if v is None]
-    loaded = len(points) - len(todo)
-    client = _client(client)
-    backend = "dask" if client is not None else ("serial" if workers == 1 else "processes")
-    start = time.perf_counter()
+        _io.check_writable(store, "store", directory=True)
+    with contextlib.ExitStack() as guard:  # one writer per store directory
+        if store is not None:
+            guard.enter_context(_io.locked(store, "store"))
+        paths = [None] * len(points)
+        values: list[dict | None] = [None] * len(points)
+        if store is not None:
+            paths = [Path(store) / _key(name, p, root.entropy) for p in points]
+            values = [_load(path, p, name) for path, p in zip(paths, points, strict=True)]
+        todo = [i for i, v in enumerate(values) if v is None]
+        loaded = len(points) - len(todo)
+        client = _client(client)
+        backend = "dask" if client is not None else ("serial" if workers == 1 else "processes")
+        start = time.perf_counter()
 
-    def finish(i, value):
-        values[i] = value
-        if paths[i] is not None:
-            _save(paths[i], points[i], seeds[i], name, value)
-        bar.update(1)
+        def finish(i, value):
+            values[i] = value
+            if paths[i] is not None:
+                _save(paths[i], points[i], seeds[i], name, value)
+            bar.update(1)
 
-    with progress_bar(len(points), "sweep", progress, unit="point") as bar:
-        bar.update(loaded)
-        if backend == "serial":
-            for i in todo:
-                finish(i, _call(function, points[i], sequences[i]))
-        elif backend == "processes":
-            n_proc = min(workers or os.cpu_count() or 1, max(len(todo), 1))
-            with ProcessPoolExecutor(n_proc, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_call, function, points[i], sequences[i]): i
+        with progress_bar(len(points), "sweep", progress, unit="point") as bar:
+            bar.update(loaded)
+            if backend == "serial":
+                for i in todo:
+                    finish(i, _call(function, points[i], sequences[i]))
+            elif backend == "processes":
+                n_proc = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+                with ProcessPoolExecutor(n_proc, mp_context=get_context("spawn")) as pool:
+                    futures = {pool.submit(_call, function, points[i], sequences[i]): i
+                               for i in todo}
+                    for fut in as_completed(futures):
+                        finish(futures[fut], fut.result())
+            else:
+                from distributed import as_completed as dask_completed
+
+                futures = {client.submit(_call, function, points[i], sequences[i], pure=False): i
                            for i in todo}
-                for fut in as_completed(futures):
+                for fut in dask_completed(list(futures)):
                     finish(futures[fut], fut.result())
-        else:
-            from distributed import as_completed as dask_completed
-
-            futures = {client.submit(_call, function, points[i], sequences[i], pure=False): i
-                       for i in todo}
-            for fut in dask_completed(list(futures)):
-                finish(futures[fut], fut.result())
-    stats = {"computed": len(todo), "loaded": loaded, "backend": backend,
-             "wall_time_s": time.perf_counter() - start,
-             "workers": (workers or os.cpu_count()) if backend == "processes" else
-             (1 if backend == "serial" else math.nan)}
-    return SweepResult(points, values, seeds, name, None if store is None else str(store), stats)
+        stats = {"computed": len(todo), "loaded": loaded, "backend": backend,
+                 "wall_time_s": time.perf_counter() - start,
+                 "workers": (workers or os.cpu_count()) if backend == "processes" else
+                 (1 if backend == "serial" else math.nan)}
+        return SweepResult(points, values, seeds, name,
+                           None if store is None else str(store), stats)

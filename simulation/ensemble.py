@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -139,55 +140,60 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
              "entropy": str(entropy), "spawn_key": list(root.spawn_key)}
     ident = _plain(ident)
     samples: list[dict | None] = [None] * n_samples
-    resumed = _resume(checkpoint, ident, samples) if checkpoint is not None else 0
-    run = run_spiked_sample if spiked else run_pr_sample
+    if checkpoint is not None:
+        _io.check_writable(checkpoint, "checkpoint", directory=True)
+    with contextlib.ExitStack() as guard:  # one writer per checkpoint directory
+        if checkpoint is not None:
+            guard.enter_context(_io.locked(checkpoint, "checkpoint"))
+        resumed = _resume(checkpoint, ident, samples) if checkpoint is not None else 0
+        run = run_spiked_sample if spiked else run_pr_sample
 
-    def one(i: int) -> dict:
-        rng_i = np.random.default_rng(seeds[i])
-        try:
-            return run(model, n, algorithm, start, m0, t_max, options, rng_i)
-        except SampleError as exc:
-            raise SimulationError(f"sample {i}: {exc} (last good time t = {exc.time:g})", i,
-                                  exc.time) from exc
+        def one(i: int) -> dict:
+            rng_i = np.random.default_rng(seeds[i])
+            try:
+                return run(model, n, algorithm, start, m0, t_max, options, rng_i)
+            except SampleError as exc:
+                raise SimulationError(f"sample {i}: {exc} (last good time t = {exc.time:g})", i,
+                                      exc.time) from exc
 
-    t0 = time.perf_counter()
-    todo = [i for i in range(n_samples) if samples[i] is None]
-    failures = {}
-    with progress_bar(n_samples, "simulate", progress, unit="sample") as bar, \
-            ThreadPoolExecutor(max_workers=workers) as pool:
-        bar.update(resumed)
-        futures = {pool.submit(one, i): i for i in todo}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                i = futures[fut]
-                if fut.exception() is not None:
-                    failures[i] = fut.exception()
-                    continue
-                samples[i] = fut.result()
-                if checkpoint is not None:
-                    _io.save_pair(Path(checkpoint) / f"sample_{i:06d}", samples[i],
-                                  {"kind": "SimulationSample", "ident": ident, "sample": i})
-                bar.update(1)
-            if failures:
-                for fut in pending:
-                    fut.cancel()
-                pending = {f for f in pending if not f.cancelled()}
-    stats = {"wall_time_s": time.perf_counter() - t0, "workers": workers,
-             "resumed_samples": resumed, "bytes_per_sample": per_sample,
-             "total_steps": float(sum(float(s["n_steps"]) for s in samples if s is not None))}
-    result = _assemble(samples, model, n, algorithm, options, start, m0, t_max, root, stats)
-    if failures:
-        # the lowest failed index: futures finishing together come back in no fixed order
-        failure = failures[min(failures)]
-        where = f"; completed samples are in {checkpoint}" if checkpoint is not None else ""
-        result.status, result.message = "failed", f"{failure}{where}"
-        failure.result = result
-        raise failure
-    result.message = (f"{n_samples} samples of N = {n} to t = {t_max:g} "
-                      f"({resumed} loaded from the checkpoint)")
-    return result
+        t0 = time.perf_counter()
+        todo = [i for i in range(n_samples) if samples[i] is None]
+        failures = {}
+        with progress_bar(n_samples, "simulate", progress, unit="sample") as bar, \
+                ThreadPoolExecutor(max_workers=workers) as pool:
+            bar.update(resumed)
+            futures = {pool.submit(one, i): i for i in todo}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = futures[fut]
+                    if fut.exception() is not None:
+                        failures[i] = fut.exception()
+                        continue
+                    samples[i] = fut.result()
+                    if checkpoint is not None:
+                        _io.save_pair(Path(checkpoint) / f"sample_{i:06d}", samples[i],
+                                      {"kind": "SimulationSample", "ident": ident, "sample": i})
+                    bar.update(1)
+                if failures:
+                    for fut in pending:
+                        fut.cancel()
+                    pending = {f for f in pending if not f.cancelled()}
+        stats = {"wall_time_s": time.perf_counter() - t0, "workers": workers,
+                 "resumed_samples": resumed, "bytes_per_sample": per_sample,
+                 "total_steps": float(sum(float(s["n_steps"]) for s in samples if s is not None))}
+        result = _assemble(samples, model, n, algorithm, options, start, m0, t_max, root, stats)
+        if failures:
+            # the lowest failed index: futures finishing together come back in no fixed order
+            failure = failures[min(failures)]
+            where = f"; completed samples are in {checkpoint}" if checkpoint is not None else ""
+            result.status, result.message = "failed", f"{failure}{where}"
+            failure.result = result
+            raise failure
+        result.message = (f"{n_samples} samples of N = {n} to t = {t_max:g} "
+                          f"({resumed} loaded from the checkpoint)")
+        return result
 
 
 def resolved(algorithm, spiked: bool):
@@ -207,7 +213,7 @@ def _resume(checkpoint, ident, samples) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
     for meta_path in sorted(folder.glob("sample_*.json")):
-        arrays, meta = _io.load_pair(meta_path)
+        arrays, meta = _io.load_pair(meta_path, same_version=True)
         if meta.get("kind") != "SimulationSample" or meta.get("ident") != ident:
             raise ValueError(f"checkpoint {folder} holds samples of a different run "
                              f"({meta_path.name}); pass another directory or delete it")

@@ -81,3 +81,89 @@ def test_files_of_the_earlier_two_file_format_still_load(tmp_path):
 def test_the_json_sidecar_is_a_readable_copy(tmp_path):
     _io.save_pair(tmp_path / "r", {"x": np.ones(2)}, {"kind": "demo", "a": 1})
     assert json.loads(Path(tmp_path / "r.json").read_text()) == {"kind": "demo", "a": 1}
+
+
+def _rewrite(npz, change):
+    """Rewrite ``npz`` with ``change(arrays)`` applied and every other entry (the stored
+    checksum and version included) kept as it was."""
+    with np.load(npz, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    change(arrays)
+    with open(npz, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def test_a_tampered_file_fails_its_checksum(tmp_path):
+    _io.save_pair(tmp_path / "r", {"x": np.arange(4.0)}, {"successes": 6})
+    assert _io.load_pair(tmp_path / "r")[1] == {"successes": 6}
+
+    def edit(arrays):
+        arrays["__meta__"] = np.array(str(arrays["__meta__"]).replace("6", "999"))
+
+    _rewrite(tmp_path / "r.npz", edit)
+    with pytest.raises(ValueError, match=r"r\.npz fails its checksum"):
+        _io.load_pair(tmp_path / "r")
+
+
+def test_stores_refuse_files_of_another_version(tmp_path):
+    _io.save_pair(tmp_path / "r", {"x": np.arange(4.0)}, {"k": 1})
+
+    def older(arrays):
+        arrays["__version__"] = np.array("0.0.1")
+        arrays["__checksum__"] = np.array(_io._checksum(arrays))
+
+    _rewrite(tmp_path / "r.npz", older)
+    assert _io.load_pair(tmp_path / "r")[1] == {"k": 1}  # a result still loads
+    with pytest.raises(ValueError, match="written by saddlesurf 0.0.1"):
+        _io.load_pair(tmp_path / "r", same_version=True)
+
+
+def _point(*, x, rng):
+    return {"successes": int(x), "trials": 6}
+
+
+def test_a_tampered_sweep_point_is_refused(tmp_path):
+    from saddlesurf.comparison import sweep
+
+    sweep(_point, [{"x": 3.0}], store=tmp_path)
+    (stored,) = tmp_path.glob("*.npz")
+    _rewrite(stored, lambda a: a.update(
+        __meta__=np.array(str(a["__meta__"]).replace('"successes": 3', '"successes": 999'))))
+    with pytest.raises(ValueError, match="fails its checksum"):
+        sweep(_point, [{"x": 3.0}], store=tmp_path)
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    from saddlesurf.comparison import sweep
+    from saddlesurf.simulation import simulate
+
+    with _io.locked(tmp_path, "store"):
+        with pytest.raises(RuntimeError, match="store=.* is in use by another process"):
+            sweep(_point, [{"x": 3.0}], store=tmp_path)
+        with pytest.raises(RuntimeError, match="checkpoint=.* is in use"):
+            simulate(SpikedMatrixTensor(3, 0.5, 1.0), 16, n_samples=1, t_max=1.0,
+                     checkpoint=tmp_path, rng=0)
+    with _io.locked(tmp_path / "run", "checkpoint"):
+        with pytest.raises(RuntimeError, match="checkpoint=.* is in use"):
+            solve_dmft(SpikedMatrixTensor(3, 0.5, 1.0), 1.0, m0=0.1, checkpoint=tmp_path / "run")
+    sweep(_point, [{"x": 3.0}], store=tmp_path)  # released
+
+
+def test_unwritable_outputs_fail_before_any_computing(tmp_path):
+    from saddlesurf.cli import main
+    from saddlesurf.comparison import sweep
+    from saddlesurf.simulation import simulate
+
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    model = SpikedMatrixTensor(3, 0.5, 1.0)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="checkpoint=.* is not writable"):
+        solve_dmft(model, 1e4, m0=0.1, scheme="doubling", checkpoint=blocked / "run")
+    with pytest.raises(ValueError, match="checkpoint=.* is not writable"):
+        simulate(model, 300, n_samples=8, t_max=1e4, checkpoint=blocked / "ckpt", rng=0)
+    with pytest.raises(ValueError, match="store=.* is not writable"):
+        sweep(_point, [{"x": 3.0}], store=blocked / "store")
+    assert main(["dmft", "--delta2", "0.5", "--t-max", "1e4", "--out",
+                 str(blocked / "out")]) == 2
+    assert time.perf_counter() - t0 < 1.0

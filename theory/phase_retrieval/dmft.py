@@ -478,7 +478,7 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
     pos, history, control = [min(opts.first_window, k), 0, 1, 2.0], [], (
         opts.damping, math.inf, 0)
     if checkpoint is not None and _io.saved(checkpoint):
-        arrays, meta = _io.load_pair(checkpoint)
+        arrays, meta = _io.load_pair(checkpoint, same_version=True)
         if meta.get("ident") != ident:
             raise ValueError(f"checkpoint {checkpoint} belongs to a different run; remove it or "
                              "choose another path")

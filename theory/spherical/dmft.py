@@ -477,6 +477,16 @@ def solve_dmft(model: SphericalModel, t_max: float, *, m0: float, temperature: f
     else:
         opts = DMFTOptions(**given)
     T = float(temperature)
+    if checkpoint is None:
+        return _solve(model, float(t_max), float(m0), T, opts, progress, None, checkpoint_every)
+    _io.check_writable(_io.stem_of(checkpoint), "checkpoint")
+    with _io.locked(_io.stem_of(checkpoint), "checkpoint"):
+        return _solve(model, float(t_max), float(m0), T, opts, progress, checkpoint,
+                      checkpoint_every)
+
+
+def _solve(model, t_max, m0, T, opts, progress, checkpoint, checkpoint_every) -> DMFTResult:
+    """:func:`solve_dmft` after its options are resolved (and its checkpoint locked)."""
     if opts.scheme == "doubling":
         opts = replace(opts, dt=opts.dt or 0.05)
         return _solve_doubling(model, float(t_max), float(m0), T, opts,
@@ -633,7 +643,7 @@ def _attach_estimate(result, errors, rtol, how) -> None:
         result.stats["error_estimate"] = None
         result.message = f"no error estimate ({how})"
         warnings.warn(f"{result.message}: the accuracy of this run is unknown", AccuracyWarning,
-                      stacklevel=3)
+                      stacklevel=5)
         return
     est = {q: float(np.max(errors[q])) for q in ("m", "mu", "e")}
     scale = {q: max(1.0, float(np.max(np.abs(getattr(result, q))))) for q in ("m", "mu", "e")}
@@ -644,7 +654,7 @@ def _attach_estimate(result, errors, rtol, how) -> None:
     worst = max(est[q] / scale[q] for q in est)
     if worst > rtol:
         warnings.warn(f"{text} exceeds rtol = {rtol:g}: lower dt or use the default scheme "
-                      '"extrapolated"', AccuracyWarning, stacklevel=3)
+                      '"extrapolated"', AccuracyWarning, stacklevel=5)
 
 
 def _coarse_index(n_steps: int, factor: int) -> np.ndarray:
@@ -758,7 +768,7 @@ def _solve_doubling(model, t_max, m0, T, opts, progress, checkpoint, checkpoint_
         note = (f"from t = {stats['unresolved_from_t']:.4g} the widest window "
                 f"({opts.window * opts.max_widening}) did not keep the change per step within "
                 f"max_change / max_growth: raise max_widening or window")
-        warnings.warn(note, AccuracyWarning, stacklevel=3)
+        warnings.warn(note, AccuracyWarning, stacklevel=5)
         result.message += "; " + note
     if opts.error_estimate:
         coarse = _doubling.integrate_doubling(model, t_max, m0, T, opts, stop_m=stop_m,
@@ -785,7 +795,7 @@ def _resume(path, ident, Cp, Rp, m, mu, e) -> int:
     stem = _io.stem_of(path)
     if not _io.saved(stem):
         return 0
-    arrays, meta = _io.load_pair(stem)
+    arrays, meta = _io.load_pair(stem, same_version=True)
     if meta.get("kind") != "DMFTCheckpoint" or meta["ident"] != json.loads(json.dumps(ident)):
         raise ValueError(
             f"checkpoint {stem} belongs to a different run ({meta.get('ident')}); "

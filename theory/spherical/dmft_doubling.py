@@ -363,7 +363,7 @@ def _resume(path, ident, state: _Window) -> list[dict]:
     stem = _io.stem_of(path)
     if not _io.saved(stem):
         return []
-    arrays, meta = _io.load_pair(stem)
+    arrays, meta = _io.load_pair(stem, same_version=True)
     if meta.get("kind") != "DMFTDoublingCheckpoint" or meta["ident"] != ident:
         raise ValueError(f"checkpoint {stem} belongs to a different run ({meta.get('ident')}); "
                          "pass another checkpoint path or delete it")

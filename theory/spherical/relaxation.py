@@ -18,6 +18,7 @@ carries the fit-form, finite-t, window and step parts; the seed part is zero by 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -199,7 +200,7 @@ def _run(p, delta_p, x, t_max, window, max_growth, store, cap):
         key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
         path = Path(store) / f"rate_{key}"
         if _io.saved(path):
-            arrays, meta = _io.load_pair(path)
+            arrays, meta = _io.load_pair(path, same_version=True)
             if meta.get("ident") == ident:
                 return arrays["t"], arrays["m"], meta["stats"]
     model = SpikedMatrixTensor(p=p, delta2=1.0 / x, delta_p=delta_p)
@@ -305,19 +306,22 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
     if not 0 < max_growth <= 0.5:
         raise ValueError(f"max_growth must be in (0, 0.5], e.g. 0.2, got {max_growth!r}")
     if store is not None:
-        Path(store).mkdir(parents=True, exist_ok=True)
+        _io.check_writable(store, "store", directory=True)
     n_t = max(4, int(round(_PER_DECADE * math.log10(t_max / (_SPAN * t_min))))) + 1
     times = np.geomspace(t_min, t_max / _SPAN, n_t)
     rates = {w: np.full((xs.size, n_t), np.nan) for w in (window, window // 2)}
     runs = {}
-    with progress_bar(2 * xs.size, "relaxation rates (DMFT)", progress, unit="run") as bar:
-        for i, x in enumerate(xs):
-            for w in (window, window // 2):
-                t, m, stats = _run(p, float(delta_p), float(x), float(t_max), w, max_growth,
-                                   store, 4 * window // w)
-                rates[w][i] = _local_rates(t, m, times, max_growth)
-                runs[f"{x:.6g} (window {w})"] = stats
-                bar.update(1)
+    with contextlib.ExitStack() as guard:  # one writer per store directory
+        if store is not None:
+            guard.enter_context(_io.locked(store, "store"))
+        with progress_bar(2 * xs.size, "relaxation rates (DMFT)", progress, unit="run") as bar:
+            for i, x in enumerate(xs):
+                for w in (window, window // 2):
+                    t, m, stats = _run(p, float(delta_p), float(x), float(t_max), w, max_growth,
+                                       store, 4 * window // w)
+                    rates[w][i] = _local_rates(t, m, times, max_growth)
+                    runs[f"{x:.6g} (window {w})"] = stats
+                    bar.update(1)
     fit_main = _variants(xs, times, rates[window], rates[window // 2], max_growth)
     (x_c, sigma, a, c, kappa), budget = fit_main
     lo = min(v["x_c"] - 1.96 * v["sigma"] for v in budget.values())
