@@ -13,19 +13,23 @@ compare        theory against simulation: "overlay" (DMFT over ensemble means, r
                SEM units, CSV/JSON + figure) or "critical" (the critical ratio by the BBP
                criterion, the relaxation time and the finite-size crossing; report + figure).
 figures        rebuild every figure of the docs gallery (quick by default, --full for
-               publication settings).
+               publication settings) into saddlesurf-output/gallery (docs/gallery: --out).
+
+Each command writes to its own default under ./saddlesurf-output (or --out) and refuses to
+replace an earlier output there unless given --force.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import glob
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import _io
+from . import __version__, _io
 
 DEFAULT_OUT = Path("saddlesurf-output")
 
@@ -49,6 +53,7 @@ def cmd_phase_diagram(args) -> int:
     from .theory.figures import plot_phase_diagram
 
     delta_p = np.geomspace(args.delta_p_min, args.delta_p_max, args.points)
+    _check_out(args)
     stem = Path(args.out)
     stem.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(args.p), figsize=(5.2 * len(args.p), 4.2), squeeze=False)
@@ -84,6 +89,7 @@ def cmd_dmft(args) -> int:
     from .theory.spherical.thresholds import gf_threshold
 
     model = SpikedMatrixTensor(args.p, args.delta2, args.delta_p)
+    _check_out(args)
     res = solve_dmft(model, args.t_max, m0=args.m0, temperature=args.temperature, dt=args.dt,
                      scheme=args.scheme, rtol=args.rtol, progress=not args.quiet,
                      checkpoint=args.checkpoint,
@@ -145,6 +151,7 @@ def cmd_simulate(args) -> int:
     from .simulation.figures import plot_simulation
 
     model, algorithm, options = _simulation_inputs(args)
+    _check_out(args)
     res = simulate(model, args.n, t_max=args.t_max, n_samples=args.samples, algorithm=algorithm,
                    start=args.start, m0=args.m0, options=options, rng=args.seed,
                    workers=args.workers, checkpoint=args.checkpoint, progress=not args.quiet)
@@ -187,6 +194,7 @@ def cmd_phase_retrieval(args) -> int:
     from .theory.figures import plot_critical_ratio, plot_glm_spectrum
 
     loss = RegularisedLoss(args.a)
+    _check_out(args)
     stem = Path(args.out)
     stem.parent.mkdir(parents=True, exist_ok=True)
     table = {"loss": repr(loss), **thresholds(loss).table(),
@@ -267,6 +275,7 @@ def cmd_compare(args) -> int:
 
     stem = Path(args.out)
     model = _compare_model(args)
+    _check_out(args)
     if args.what == "critical":
         rep = locate_critical_ratio(model, args.grid, sizes=args.sizes, n_samples=args.samples,
                                     t_max=args.t_max, rng=args.seed, store=args.store,
@@ -308,6 +317,7 @@ def cmd_compare(args) -> int:
 def cmd_figures(args) -> int:
     from .comparison.gallery import build_gallery
 
+    _check_out(args)
     written = build_gallery(args.out, full=args.full, only=args.only, rng=args.seed,
                             progress=not args.quiet)
     for name, paths in written.items():
@@ -318,6 +328,7 @@ def cmd_figures(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m saddlesurf", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"saddlesurf {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     pd = sub.add_parser("phase-diagram", help="lines of the spiked matrix-tensor phase diagram")
@@ -326,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--delta-p-max", type=float, default=20.0)
     pd.add_argument("--points", type=int, default=60, help="Delta_p values (log grid)")
     pd.add_argument("--precision", choices=["double", "mpmath"], default="double")
+    pd.add_argument("--force", action="store_true",
+                    help="replace the results already at --out")
     pd.add_argument("--out", default=str(DEFAULT_OUT / "phase_diagram"),
                     help="output stem (.csv, .png, .pdf)")
     pd.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -346,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="accuracy target of m, mu, e (default: %(default)s)")
     dm.add_argument("--checkpoint", default=None, help="checkpoint stem (resume after a kill)")
     dm.add_argument("--no-two-time", action="store_true", help="do not store C and R")
+    dm.add_argument("--force", action="store_true",
+                    help="replace the results already at --out")
     dm.add_argument("--out", default=str(DEFAULT_OUT / "dmft"), help="output stem")
     dm.add_argument("--quiet", action="store_true", help="no progress bar")
     dm.set_defaults(func=cmd_dmft)
@@ -381,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--seed", type=int, default=0)
     si.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
     si.add_argument("--checkpoint", default=None, help="directory of completed samples")
+    si.add_argument("--force", action="store_true",
+                    help="replace the results already at --out")
     si.add_argument("--out", default=str(DEFAULT_OUT / "simulation"), help="output stem")
     si.add_argument("--quiet", action="store_true", help="no progress bar")
     si.set_defaults(func=cmd_simulate)
@@ -398,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--dmft-points", type=int, default=60)
     pr.add_argument("--dmft-paths", type=int, default=4000)
     pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--force", action="store_true",
+                    help="replace the results already at --out")
     pr.add_argument("--out", default=str(DEFAULT_OUT / "phase_retrieval"), help="output stem")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cmd_phase_retrieval)
@@ -433,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--dask", default=None, help="critical: Dask scheduler address")
     co.add_argument("--workers", type=int, default=1, help="critical: local processes")
     co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--force", action="store_true",
+                    help="replace the results already at --out")
     co.add_argument("--out", default=str(DEFAULT_OUT / "compare"), help="output stem")
     co.add_argument("--quiet", action="store_true", help="no progress bar")
     co.set_defaults(func=cmd_compare)
@@ -441,17 +462,33 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--full", action="store_true", help="publication settings (hours)")
     fi.add_argument("--only", nargs="+", default=None, help="names of figures to build")
     fi.add_argument("--seed", type=int, default=0)
-    fi.add_argument("--out", default="docs/gallery", help="output directory")
+    fi.add_argument("--force", action="store_true",
+                    help="replace the results already at --out")
+    fi.add_argument("--out", default=str(DEFAULT_OUT / "gallery"),
+                    help="output directory (the docs' gallery: --out docs/gallery --force)")
     fi.add_argument("--quiet", action="store_true", help="no progress bar")
     fi.set_defaults(func=cmd_figures)
     return ap
 
 
+def _check_out(args) -> None:
+    """Before any computing (after the inputs are checked): --out must be writable, and an
+    earlier output is replaced only with --force."""
+    folder = args.func is cmd_figures
+    out = Path(args.out)
+    _io.check_writable(out, "--out", directory=folder)
+    existing = ([p for p in out.iterdir() if not p.name.startswith(".")] if folder else
+                sorted(out.parent.glob(glob.escape(out.name) + ".*"))
+                + sorted(out.parent.glob(glob.escape(out.name) + "_*.*")))
+    if existing and not args.force:
+        raise ValueError(f"--out {out} already holds results ({existing[0].name}"
+                         f"{' and more' if len(existing) > 1 else ''}): pass --force to replace "
+                         "them or another --out")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if getattr(args, "out", None) is not None:  # before any computing
-            _io.check_writable(args.out, "--out", directory=args.func is cmd_figures)
         return args.func(args)
     except (ValueError, ArithmeticError, MemoryError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

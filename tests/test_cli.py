@@ -79,3 +79,20 @@ def test_phase_retrieval_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "saddlesurf", "phase-retrieval", "--a", "-1",
                           "--out", str(out), "--quiet"], capture_output=True, text=True)
     assert bad.returncode == 2 and "a must be a positive" in bad.stderr
+
+
+def test_outputs_are_not_replaced_without_force(tmp_path):
+    from saddlesurf import __version__
+    from saddlesurf.cli import main
+
+    out = tmp_path / "pd"
+    args = ["phase-diagram", "--points", "3", "--p", "3", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    before = out.with_suffix(".csv").stat().st_mtime_ns
+    assert main(args) == 2  # refused: pd.csv is there
+    assert out.with_suffix(".csv").stat().st_mtime_ns == before
+    assert main([*args, "--force"]) == 0
+    assert out.with_suffix(".csv").stat().st_mtime_ns > before
+    version = subprocess.run([sys.executable, "-m", "saddlesurf", "--version"],
+                             capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"saddlesurf {__version__}"
