@@ -13,6 +13,7 @@ from saddlesurf.theory.spherical.relaxation import _local_rates, _variants
 
 XS = np.array([2.08, 2.16, 2.24, 2.32, 2.4])
 TIMES = np.geomspace(300.0, 4000.0, 10)
+GROWTH = np.full((XS.size, TIMES.size), 0.2)
 
 
 def _synthetic(x_c, kappa):
@@ -23,7 +24,7 @@ def _synthetic(x_c, kappa):
 
 def test_joint_fit_recovers_the_threshold_of_its_own_form():
     rates = _synthetic(2.0, 0.5)
-    (x_c, sigma, a, c, kappa), budget = _variants(XS, TIMES, rates, rates, 0.2)
+    (x_c, sigma, a, c, kappa), budget = _variants(XS, TIMES, rates, rates, GROWTH)
     assert x_c == pytest.approx(2.0, abs=1e-6)
     assert a == pytest.approx(0.28, rel=1e-4) and c == pytest.approx(-0.4, abs=1e-3)
     assert all(abs(v["x_c"] - 2.0) < 1e-3 for k, v in budget.items() if k != "step")
@@ -33,7 +34,7 @@ def test_fit_form_variant_widens_the_interval_to_hold_the_truth():
     """Data approaching as t^-0.7: the kappa = 1/2 fit alone misses x_c = 2 by more than its
     statistical interval; the free-kappa variant of the budget finds it."""
     rates = _synthetic(2.0, 0.7)
-    (x_c, sigma, *_), budget = _variants(XS, TIMES, rates, rates, 0.2)
+    (x_c, sigma, *_), budget = _variants(XS, TIMES, rates, rates, GROWTH)
     assert abs(x_c - 2.0) > 1.96 * sigma + 1e-3  # narrow and wrong on its own
     assert budget["fit form"]["x_c"] == pytest.approx(2.0, abs=1e-4)
     lo = min(v["x_c"] - 1.96 * v["sigma"] for v in budget.values())
@@ -44,13 +45,14 @@ def test_fit_form_variant_widens_the_interval_to_hold_the_truth():
 def test_local_rates_of_an_exact_exponential():
     t = np.arange(0.0, 6000.0, 2.0)
     m = 1e-300 * np.exp(0.01 * t)
-    r = _local_rates(t, m, np.array([500.0, 2000.0, 5900.0]), 0.2)
+    r, growth = _local_rates(t, m, np.array([500.0, 2000.0, 5900.0]), 0.2)
     assert r[:2] == pytest.approx([0.01, 0.01], rel=1e-9)
+    assert growth[:2] == pytest.approx([0.02, 0.02], rel=1e-9)
     assert math.isnan(r[2])  # the span [t/1.2, 1.2 t] leaves the run
     # a step that grows m by more than 2 max_growth is not a measurement
-    assert np.all(np.isnan(_local_rates(t, m, np.array([500.0]), 0.009)))
+    assert np.all(np.isnan(_local_rates(t, m, np.array([500.0]), 0.009)[0]))
     # nor is m past the linear regime
-    assert np.all(np.isnan(_local_rates(t, m * 1e295, np.array([2000.0]), 0.2)))
+    assert np.all(np.isnan(_local_rates(t, m * 1e295, np.array([2000.0]), 0.2)[0]))
 
 
 def _linear_run(window, max_widening, max_growth, t_max):

@@ -45,7 +45,7 @@ _LINEAR = 1e-8
 _SPAN = 1.2
 # measurement times per decade of t
 _PER_DECADE = 8
-# relative error of a late rate per max_growth^2 (see _variants)
+# relative error of a rate per (r h)^2, r h the growth of ln m in one step (see _variants)
 _STEP_BIAS = 0.3
 
 
@@ -217,19 +217,22 @@ def _run(p, delta_p, x, t_max, window, max_growth, store, cap):
 
 
 def _local_rates(t, m, times, max_growth):
-    """Slope of ln m over [t/_SPAN, t _SPAN] at each of ``times``; NaN where the run does not
-    cover the span, m left the linear regime or a step grew m by more than 2 max_growth."""
+    """Slope of ln m over [t/_SPAN, t _SPAN] at each of ``times``, and the largest growth of
+    ln m in one step there; NaN where the run does not cover the span, m left the linear regime
+    or a step grew m by more than 2 max_growth."""
     out = np.full(times.size, np.nan)
+    growth = np.full(times.size, np.nan)
     lm = np.log(np.abs(m))
     step_growth = np.abs(np.diff(lm))
     for k, tt in enumerate(times):
         a, b = np.searchsorted(t, tt / _SPAN), np.searchsorted(t, tt * _SPAN)
         if b >= t.size or m[b] <= 0 or np.any(m[a:b + 1] <= 0) or m[b] > _LINEAR:
             continue
-        if np.max(step_growth[a:b]) > 2 * max_growth:
+        growth[k] = np.max(step_growth[a:b])
+        if growth[k] > 2 * max_growth:
             continue
         out[k] = (lm[b] - lm[a]) / (t[b] - t[a])
-    return out
+    return out, growth
 
 
 def _joint_fit(X, T, R, x_mid, kappa):
@@ -282,8 +285,8 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
         Window of the grid-doubling runs (a second set of runs at window/2 measures the
         discretisation part of the budget at about 1/8 of the cost).
     max_growth : float
-        Largest relative growth of m per step (:class:`DMFTOptions`); late rates come out about
-        0.3 max_growth^2 too high (measured), which is in the budget.
+        Largest relative growth of m per step (:class:`DMFTOptions`); a rate comes out about
+        0.3 (r h)^2 too high (measured), which is in the budget.
     store : path, optional
         Directory caching every DMFT run: a rerun computes nothing twice.
     progress : bool
@@ -312,6 +315,7 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
     n_t = max(4, int(round(_PER_DECADE * math.log10(t_max / (_SPAN * t_min))))) + 1
     times = np.geomspace(t_min, t_max / _SPAN, n_t)
     rates = {w: np.full((xs.size, n_t), np.nan) for w in (window, window // 2)}
+    growth = np.full((xs.size, n_t), np.nan)
     runs = {}
     with contextlib.ExitStack() as guard:  # one writer per store directory
         if store is not None:
@@ -321,10 +325,12 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
                 for w in (window, window // 2):
                     t, m, stats = _run(p, float(delta_p), float(x), float(t_max), w, max_growth,
                                        store, 4 * window // w)
-                    rates[w][i] = _local_rates(t, m, times, max_growth)
+                    rates[w][i], g = _local_rates(t, m, times, max_growth)
+                    if w == window:
+                        growth[i] = g
                     runs[f"{x:.6g} (window {w})"] = stats
                     bar.update(1)
-    fit_main = _variants(xs, times, rates[window], rates[window // 2], max_growth)
+    fit_main = _variants(xs, times, rates[window], rates[window // 2], growth)
     (x_c, sigma, a, c, kappa), budget = fit_main
     lo = min(v["x_c"] - 1.96 * v["sigma"] for v in budget.values())
     hi = max(v["x_c"] + 1.96 * v["sigma"] for v in budget.values())
@@ -341,8 +347,9 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
         runs=runs)
 
 
-def _variants(xs, times, rates, coarse, max_growth):
-    """The central joint fit and its variants, each {"x_c", "sigma", "what"}."""
+def _variants(xs, times, rates, coarse, growth):
+    """The central joint fit and its variants, each {"x_c", "sigma", "what"}; ``growth`` is
+    the largest growth of ln m per step at each rate."""
     X, T = np.meshgrid(xs, times, indexing="ij")
     x_mid = float(np.mean(xs))
 
@@ -363,9 +370,9 @@ def _variants(xs, times, rates, coarse, max_growth):
         "x range": (fit(rates, sel=X < xs[-1]), f"x = {xs[-1]:.4g} left out"),
         "window": (fit(coarse), "runs at half the window"),
         # measured: max_growth 0.4 against 0.2 at p = 3, x = 2.32 puts the late rates 4-5%
-        # higher (the trapezoid's own (r h)^2/12 is 1% of it): about 0.3 max_growth^2
-        "step": (fit(rates * (1.0 - _STEP_BIAS * max_growth ** 2)),
-                 f"rates lowered by the step's growth bias {_STEP_BIAS} max_growth^2"),
+        # higher (the trapezoid's own (r h)^2/12 is 1% of it): about 0.3 (r h)^2
+        "step": (fit(rates * (1.0 - _STEP_BIAS * growth ** 2)),
+                 f"each rate lowered by {_STEP_BIAS} (r h)^2, r h its largest growth per step"),
     }
     budget = {k: {"x_c": f[0], "sigma": f[1], "what": what} for k, (f, what) in variants.items()}
     return central, budget
