@@ -21,12 +21,12 @@ def test_spiked_bbp_and_relaxation(p, delta_p, exact, tmp_path):
     assert rep["bbp"].value == exact
     est = rep["relaxation"]
     assert est.low <= exact <= est.high, rep
+    assert set(est.details["budget"]) >= {"fit form", "finite t", "window", "x range", "step",
+                                          "statistical", "m0"}
     width = (est.high - est.low) / exact
     if p == 4 and width > 0.03:  # measured 3.8% (docs/theory.md): the acceptance is not met
         pytest.xfail(f"relaxation interval {width:.1%} of the value wide, above 3%")
     assert width <= 0.03, rep
-    assert set(est.details["budget"]) >= {"fit form", "finite t", "window", "x range", "step",
-                                          "statistical", "m0"}
 
 
 def test_spiked_crossing_is_not_resolved_from_random_starts():
