@@ -552,8 +552,8 @@ def _grid_run_threads(model, T, m0, h, n_steps, max_corr, tol, progress, checkpo
     n = n_steps + 1
     size = n * (n + 1) // 2
     qs, qn = model.signal_coeffs, model.noise_coeffs
-    Cp, Rp = np.zeros(size), np.zeros(size)
-    m, mu, e = np.zeros(n), np.zeros(n), np.zeros(n)
+    Cp, Rp = _kernels.aligned_zeros(size), _kernels.aligned_zeros(size)
+    m, mu, e = (_kernels.aligned_zeros(n) for _ in range(3))
     Cp[0] = 1.0
     Rp[0] = 0.0 if max_corr == 0 else 1.0  # Euler: R(t, t) = 0 (see _dmft_kernels.advance)
     m[0] = m0
@@ -561,7 +561,7 @@ def _grid_run_threads(model, T, m0, h, n_steps, max_corr, tol, progress, checkpo
     start = _resume(checkpoint, ident, Cp, Rp, m, mu, e) if checkpoint is not None else 0
     nchunks = max(1, numba.get_num_threads())
     ws = _kernels.workspace(n, nchunks)
-    dC, dR, dC2, dR2 = (np.zeros(n) for _ in range(4))
+    dC, dR, dC2, dR2 = (_kernels.aligned_zeros(n) for _ in range(4))
     n_corr = 0
     wall0 = last_ckpt = time.perf_counter()
     status, bad = _kernels.OK, n_steps
