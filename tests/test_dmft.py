@@ -218,6 +218,10 @@ def test_checkpoint_resume_gives_identical_numbers(tmp_path, monkeypatch, scheme
     """Killed mid-run (extrapolated: inside a finer level), the same call resumes from the
     checkpoints and reproduces the uninterrupted run bit for bit."""
     kwargs = dict(m0=0.1, dt=0.05, scheme=scheme, checkpoint_every=0.0)
+    # the first fixed-grid run of a process rounds 18-42 entries of C differently (1 ulp) from
+    # later ones when numba has 2 threads (not with NUMBA_NUM_THREADS=1; cause not found): warm
+    # up, so that the reference and the killed and resumed runs are all "later" runs
+    solve_dmft(SpikedMatrixTensor(3, 0.5, 1.0), 0.5, m0=0.2, dt=0.05, scheme="heun")
     reference = solve_dmft(EASY, 5.0, m0=0.1, dt=0.05, scheme=scheme)
     calls = {"n": 0}
     real = _kernels.advance
