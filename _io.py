@@ -22,6 +22,7 @@ import glob
 import hashlib
 import io
 import json
+import math
 import os
 import platform
 import tempfile
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["save_pair", "load_pair", "atomic_text", "versions", "stem_of", "with_ext", "saved",
-           "available_memory", "locked", "check_writable"]
+           "available_memory", "locked", "check_writable", "json_text"]
 
 _TOKEN = "__token__"  # files of earlier versions: the token shared by the .npz and the .json
 _META = "__meta__"    # the JSON metadata inside the .npz
@@ -98,6 +99,33 @@ def atomic_text(target: str | os.PathLike, write) -> None:
     _atomic_write(Path(target), binary)
 
 
+def _strict(v, path: str, nonfinite: dict):
+    if isinstance(v, dict):
+        return {str(k): _strict(x, f"{path}/{k}", nonfinite) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_strict(x, f"{path}/{i}", nonfinite) for i, x in enumerate(v)]
+    if isinstance(v, np.ndarray):
+        return _strict(v.tolist(), path, nonfinite)
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        nonfinite[path or "/"] = repr(v)
+        return None
+    return v
+
+
+def json_text(obj, indent: int = 1) -> str:
+    """Strict JSON (no NaN or Infinity, which are not JSON) for files people read: numpy values
+    become plain numbers, and each non-finite number becomes null, listed with its value under
+    ``"_nonfinite"`` by its JSON pointer (for a dict at the top)."""
+    nonfinite: dict[str, str] = {}
+    plain = _strict(obj, "", nonfinite)
+    if nonfinite and isinstance(plain, dict):
+        plain["_nonfinite"] = nonfinite
+    return json.dumps(plain, indent=indent, sort_keys=isinstance(plain, dict),
+                      allow_nan=False, default=float)
+
+
 def save_pair(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """Write ``arrays`` and ``meta`` to ``<stem>.npz`` in one atomic rename, then a readable
     copy of ``meta`` to ``<stem>.json``. Returns the stem."""
@@ -108,7 +136,8 @@ def save_pair(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict
     arrays[_VERSION] = np.array(_package_version())
     arrays[_SUM] = np.array(_checksum(arrays))
     _atomic_write(with_ext(stem, ".npz"), lambda fh: np.savez(fh, **arrays))
-    _atomic_write(with_ext(stem, ".json"), lambda fh: fh.write(text.encode()))
+    readable = json_text(meta, indent=2)
+    _atomic_write(with_ext(stem, ".json"), lambda fh: fh.write(readable.encode()))
     return stem
 
 

@@ -170,7 +170,6 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_phase_retrieval(args) -> int:
-    import json
 
     import matplotlib
 
@@ -222,17 +221,17 @@ def cmd_phase_retrieval(args) -> int:
                             "alphas": v.alphas.tolist(), "margins": v.margins.tolist(),
                             "trend": {t: np.asarray(x).tolist() for t, x in v.trend.items()}}
                         for k, v in routes.items()}
-    _io.with_ext(stem, ".json").write_text(json.dumps(table, indent=2))
+    _io.with_ext(stem, ".json").write_text(_io.json_text(table, indent=2))
     with open(_io.with_ext(stem, ".csv"), "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["threshold", "alpha", "error"])
         for k in ("it", "amp_weak", "amp", "spectral"):
-            w.writerow([k, repr(table[k]), ""])
+            w.writerow([k, repr(float(table[k])), ""])
         for k, v in table["bbp_init"].items():
-            w.writerow([f"bbp_init {k}", repr(v), ""])
+            w.writerow([f"bbp_init {k}", repr(float(v)), ""])
         for k, v in routes.items():
             w.writerow([f"alpha_c ({k}, N = {args.n})" if k == "simulation" else
-                        f"alpha_c ({k})", repr(v.alpha_c), repr(v.error)])
+                        f"alpha_c ({k})", repr(float(v.alpha_c)), repr(float(v.error))])
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
     plot_glm_spectrum(glm_spectrum(initial_law(loss), args.alpha), ax=axes[0])
     axes[0].set_title(f"random-start Hessian, {loss!r}, alpha = {args.alpha:g}", fontsize=9)

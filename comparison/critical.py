@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-import json
+import csv
 import math
 import os
 from dataclasses import dataclass, field
@@ -116,13 +116,15 @@ class CriticalRatioReport:
         each written atomically; returns the stem."""
         stem = _io.stem_of(path)
         stem.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=1, default=float)
+        text = _io.json_text(self.to_dict())
         _io.atomic_text(_io.with_ext(stem, ".json"), lambda fh: fh.write(text))
 
         def rows(fh):
-            fh.write("method,value,low,high,source\n")
+            w = csv.writer(fh)
+            w.writerow(["method", "value", "low", "high", "source"])
             for e in self.estimates.values():
-                fh.write(f"{e.method},{e.value!r},{e.low!r},{e.high!r},\"{e.source}\"\n")
+                w.writerow([e.method, repr(float(e.value)), repr(float(e.low)),
+                            repr(float(e.high)), e.source])
 
         _io.atomic_text(_io.with_ext(stem, ".csv"), rows)
         return stem

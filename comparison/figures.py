@@ -3,7 +3,6 @@ with the plotted data beside the image."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -36,8 +35,7 @@ def save_figure(fig, path: str | os.PathLike, data: dict | None = None) -> list[
             fh, format=s[1:], dpi=150))
         paths.append(target)
     if data is not None:
-        text = json.dumps(data, indent=1, default=lambda v: v.tolist() if hasattr(v, "tolist")
-                          else float(v))
+        text = _io.json_text(data)
         _io.atomic_text(_io.with_ext(stem, ".json"), lambda fh: fh.write(text))
         paths.append(_io.with_ext(stem, ".json"))
     return paths

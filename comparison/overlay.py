@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -132,8 +131,8 @@ class Overlay:
                 "theory_times": self.theory_times.tolist(),
                 "theory_values": self.theory_values.tolist(), "meta": self.meta}
         _io.atomic_text(_io.with_ext(stem, ".csv"), write_csv)
-        _io.atomic_text(_io.with_ext(stem, ".json"),
-                        lambda fh: json.dump(meta, fh, indent=1, default=float))
+        text = _io.json_text(meta)
+        _io.atomic_text(_io.with_ext(stem, ".json"), lambda fh: fh.write(text))
         return stem
 
 

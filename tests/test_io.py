@@ -1,6 +1,7 @@
 """Storage: dotted names kept whole, one atomic file per save, damaged files named on load."""
 
 import json
+import math
 import os
 import random
 import signal
@@ -167,3 +168,41 @@ def test_unwritable_outputs_fail_before_any_computing(tmp_path):
     assert main(["dmft", "--delta2", "0.5", "--t-max", "1e4", "--out",
                  str(blocked / "out")]) == 2
     assert time.perf_counter() - t0 < 1.0
+
+
+def _strict_load(text):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_readable_json_is_strict_and_says_where_numbers_were_not_finite(tmp_path):
+    meta = {"a": float("nan"), "b": [1.0, float("inf")], "c": 0.5}
+    _io.save_pair(tmp_path / "r", {"x": np.zeros(1)}, meta)
+    readable = _strict_load((tmp_path / "r.json").read_text())
+    assert readable["a"] is None and readable["b"] == [1.0, None] and readable["c"] == 0.5
+    assert readable["_nonfinite"] == {"/a": "nan", "/b/1": "inf"}
+    numpy_values = _strict_load(_io.json_text({"f": np.float32(0.5), "v": np.array([1, 2]),
+                                               "n": np.float64(-np.inf)}))
+    assert numpy_values == {"f": 0.5, "v": [1, 2], "n": None, "_nonfinite": {"/n": "-inf"}}
+    arrays, back = _io.load_pair(tmp_path / "r")  # the result itself keeps NaN and inf
+    assert math.isnan(back["a"]) and back["b"][1] == float("inf")
+
+
+def test_report_csv_and_json_hold_plain_numbers(tmp_path):
+    import csv
+
+    from saddlesurf.comparison import CriticalRatioReport, Estimate
+
+    rep = CriticalRatioReport("model", "1/Delta2", {
+        "bbp": Estimate("bbp", np.float64(2.0), np.float64(2.0), np.float64(2.0), "closed form"),
+        "relaxation": Estimate("relaxation", np.float64(1.99), np.float64("nan"),
+                               np.float64(2.01), 'DMFT, "quoted", source')}, {})
+    rep.save(tmp_path / "rep")
+    with open(tmp_path / "rep.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["value"]) for r in rows] == [2.0, 1.99]
+    assert math.isnan(float(rows[1]["low"])) and rows[1]["source"] == 'DMFT, "quoted", source'
+    text = _strict_load((tmp_path / "rep.json").read_text())
+    assert text["_nonfinite"] == {"/estimates/relaxation/low": "nan"}
