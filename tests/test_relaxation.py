@@ -86,6 +86,7 @@ def test_doubling_resolves_an_exponential_growth_or_says_it_did_not():
     (dict(delta_p=-1.0), "delta_p"), (dict(t_max=-1.0), "t_max"),
     (dict(inv_delta2=[2.3, 2.2, 2.4, 2.5]), "inv_delta2"), (dict(inv_delta2=[2.1, 2.2]),
                                                            "inv_delta2"),
+    (dict(inv_delta2=[1.5, 2.1, 2.2, 2.3]), "inv_delta2.*above the threshold .* = 2"),
     (dict(t_min=1000.0), "t_min"), (dict(window=100), "window"), (dict(max_growth=0.0),
                                                                   "max_growth"),
 ])

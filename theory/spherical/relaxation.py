@@ -282,8 +282,9 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
     t_max, t_min : float
         Longest time integrated and earliest measurement time.
     window : int
-        Window of the grid-doubling runs (a second set of runs at window/2 measures the
-        discretisation part of the budget at about 1/8 of the cost).
+        Window of the grid-doubling runs. A second set of runs at window/2 measures the
+        discretisation part of the budget; both widen to 4 window to resolve the growth, so
+        they cost about the same.
     max_growth : float
         Largest relative growth of m per step (:class:`DMFTOptions`); a rate comes out about
         0.3 (r h)^2 too high (measured), which is in the budget.
@@ -300,9 +301,11 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
     x_bbp = gf_threshold(p, delta_p)
     xs = (x_bbp * np.array([1.04, 1.08, 1.12, 1.16, 1.2]) if inv_delta2 is None
           else np.asarray(inv_delta2, dtype=float))
-    if xs.ndim != 1 or xs.size < 4 or not np.all(np.isfinite(xs)) or np.any(np.diff(xs) <= 0):
+    if (xs.ndim != 1 or xs.size < 4 or not np.all(np.isfinite(xs))
+            or np.any(np.diff(xs) <= 0) or np.any(xs <= x_bbp)):
         raise ValueError(f"inv_delta2 must hold at least 4 increasing finite values of "
-                         f"1/Delta2 above the threshold, got {inv_delta2!r}")
+                         f"1/Delta2 above the threshold 1/Delta2^GF = {x_bbp:.6g} (where m grows "
+                         f"exponentially), got {inv_delta2!r}")
     if not (math.isfinite(t_min) and 0 < t_min and t_max >= 10 * t_min):
         raise ValueError(f"t_min must be > 0 and at most t_max/10 (a decade of times to fit), "
                          f"got t_min={t_min!r}, t_max={t_max!r}")
@@ -330,8 +333,8 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
                         growth[i] = g
                     runs[f"{x:.6g} (window {w})"] = stats
                     bar.update(1)
-    fit_main = _variants(xs, times, rates[window], rates[window // 2], growth)
-    (x_c, sigma, a, c, kappa), budget = fit_main
+    (x_c, sigma, a, c, kappa), budget = _variants(xs, times, rates[window], rates[window // 2],
+                                                  growth)
     lo = min(v["x_c"] - 1.96 * v["sigma"] for v in budget.values())
     hi = max(v["x_c"] + 1.96 * v["sigma"] for v in budget.values())
     for v in budget.values():
@@ -353,8 +356,8 @@ def _variants(xs, times, rates, coarse, growth):
     X, T = np.meshgrid(xs, times, indexing="ij")
     x_mid = float(np.mean(xs))
 
-    def fit(rr, sel=None, kappa=0.5):
-        ok = np.isfinite(rr) & (rr > 0) & (True if sel is None else sel)
+    def fit(rr, sel=True, kappa=0.5):
+        ok = np.isfinite(rr) & (rr > 0) & sel
         if ok.sum() < 8:
             raise ValueError(
                 f"only {int(ok.sum())} growth rates could be measured: raise t_max or move "
