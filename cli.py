@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
 import sys
 from pathlib import Path
 
@@ -476,9 +475,11 @@ def _check_out(args) -> None:
     folder = args.func is cmd_figures
     out = Path(args.out)
     _io.check_writable(out, "--out", directory=folder)
+    # every command writes <stem>.<ext> next to any <stem>_<part> files; a glob on the stem
+    # would also match the dotted name of another run (d2_0 against d2_0.4.npz)
     existing = ([p for p in out.iterdir() if not p.name.startswith(".")] if folder else
-                sorted(out.parent.glob(glob.escape(out.name) + ".*"))
-                + sorted(out.parent.glob(glob.escape(out.name) + "_*.*")))
+                [p for ext in (".npz", ".json", ".csv", ".png", ".pdf")
+                 if (p := _io.with_ext(out, ext)).exists()])
     if existing and not args.force:
         raise ValueError(f"--out {out} already holds results ({existing[0].name}"
                          f"{' and more' if len(existing) > 1 else ''}): pass --force to replace "

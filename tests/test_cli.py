@@ -93,6 +93,10 @@ def test_outputs_are_not_replaced_without_force(tmp_path):
     assert out.with_suffix(".csv").stat().st_mtime_ns == before
     assert main([*args, "--force"]) == 0
     assert out.with_suffix(".csv").stat().st_mtime_ns > before
+    dotted = [a if a != str(out) else str(tmp_path / "d_0.4") for a in args]
+    assert main(dotted) == 0
+    # another run's dotted name does not count as an earlier output of d_0
+    assert main([a if a != str(out) else str(tmp_path / "d_0") for a in args]) == 0
     version = subprocess.run([sys.executable, "-m", "saddlesurf", "--version"],
                              capture_output=True, text=True, check=True)
     assert version.stdout.strip() == f"saddlesurf {__version__}"
