@@ -6,6 +6,8 @@
     python benchmarks/spherical/dmft.py --accuracy         # error / time / memory per scheme
     python benchmarks/spherical/dmft.py --accuracy --quick # the same, fewer rows (~1 min)
     python benchmarks/spherical/dmft.py --threads          # 1 vs 2 threads, idle and loaded
+    python benchmarks/spherical/dmft.py --scaling          # cost per cell vs n, to n = 4000
+    python benchmarks/spherical/dmft.py --scaling --quick  # the same to n = 2000 (~1 min)
 
 Prints one row per (t_max, scheme): steps, steps/s, wall time, peak two-time memory and the
 final (m, mu, e). The reference integrates the same equations [S3.1] with explicit Euler on full
@@ -162,6 +164,7 @@ def accuracy(quick: bool) -> None:
     rows = [("euler", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
     rows += [("heun", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
     rows += [("trapezoid", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
+    rows += [("gregory", dt, None) for dt in ((0.025,) if quick else (0.05, 0.025, 0.0125))]
     rows += [("extrapolated", None, rtol) for rtol in
              ((None, 1e-7) if quick else (None, 1e-3, 1e-5, 1e-6, 1e-7, 1e-8))]
     header = (f"{'scheme':>13} {'dt':>6} {'rtol':>6} {'L':>2} {'err m':>8} {'err mu':>8} "
@@ -190,6 +193,34 @@ def accuracy(quick: bool) -> None:
         print(f"{scheme:>13} {res.options.dt:6.3g} {rtol or res.options.rtol:6.0e} "
               f"{res.stats.get('levels', 0):2d} {err[0]:8.1e} {err[1]:8.1e} {err[2]:8.1e} "
               f"{est:9.1e} {first:9.2f} {warm:9.2f} {mem:9.1f}", flush=True)
+
+
+def scaling(quick: bool) -> None:
+    """Fixed-grid cost against the number of rows n (heun, one thread, easy case): the time per
+    cell of the lower triangle per right-hand-side evaluation stays flat if the cost is n^3."""
+    import warnings
+
+    from saddlesurf.theory import AccuracyWarning, DMFTOptions
+
+    warnings.simplefilter("ignore", AccuracyWarning)
+    header = (f"{'n':>6} {'evaluations':>12} {'wall [s]':>9} {'ns/cell/eval':>13} "
+              f"{'C,R [MiB]':>10} {'local exponent':>15}")
+    print(header)
+    print("-" * len(header))
+    solve_dmft(EASY, 1.0, m0=0.1, dt=0.01, scheme="heun")  # compile / load the cache
+    previous = None
+    for n in (500, 1000, 2000) if quick else (500, 1000, 2000, 4000):
+        opts = DMFTOptions(dt=10.0 / n, scheme="heun", store_two_time=False, threads=1)
+        t0 = time.perf_counter()
+        res = solve_dmft(EASY, 10.0, m0=0.1, options=opts)
+        wall = time.perf_counter() - t0
+        # the 2h companion adds n/2 rows: its cells are 1/8 of the main run's
+        cells = res.stats["rhs_evaluations"] * n * n / 6 * (1 + 1 / 8)
+        slope = ("" if previous is None else
+                 f"{np.log(wall / previous[1]) / np.log(n / previous[0]):15.2f}")
+        print(f"{n:6d} {res.stats['rhs_evaluations']:12d} {wall:9.2f} {1e9 * wall / cells:13.2f} "
+              f"{res.stats['two_time_bytes'] / 2**20:10.1f} {slope}", flush=True)
+        previous = (n, wall)
 
 
 def _timed(kw, threads, t_max):
@@ -238,5 +269,7 @@ if __name__ == "__main__":
         accuracy(quick="--quick" in sys.argv)
     elif "--threads" in sys.argv:
         threads_table()
+    elif "--scaling" in sys.argv:
+        scaling(quick="--quick" in sys.argv)
     else:
         main()

@@ -313,12 +313,14 @@ def _next_window(state: _Window, W: int, cap: int, opts) -> dict | None:
     return snap
 
 
-def error_estimate(run: dict, coarse: dict, dt0: float) -> dict[str, float]:
-    """Largest |difference| of m, mu, e at the times both runs computed (grid doubling)."""
+def error_estimate(run: dict, other: dict, dt0: float, factor: float = 1.0
+                   ) -> dict[str, float]:
+    """Largest |difference| of m, mu, e at the times both runs computed (grid doubling), times
+    ``factor`` (4/3 against a run at dt/2: the Richardson error of a second-order step)."""
     key_f = np.rint(run["t"] / dt0).astype(np.int64)
-    key_c = np.rint(coarse["t"] / dt0).astype(np.int64)
+    key_c = np.rint(other["t"] / dt0).astype(np.int64)
     _, a, b = np.intersect1d(key_f, key_c, return_indices=True)
-    return {q: float(np.max(np.abs(run[q][a] - coarse[q][b]))) if a.size else math.nan
+    return {q: factor * float(np.max(np.abs(run[q][a] - other[q][b]))) if a.size else math.nan
             for q in ("m", "mu", "e")}
 
 
@@ -336,7 +338,7 @@ def failure_message(status: int, bad_time: float, opts) -> str:
 def check_accuracy(estimate: dict[str, float], tolerance: float) -> str:
     """Message for the result; warns with :class:`AccuracyWarning` above ``tolerance``."""
     worst = max(estimate.values())
-    text = ("a-posteriori error (window W vs W/2): " +
+    text = ("a-posteriori error (window W vs W/2, plus dt vs dt/2): " +
             ", ".join(f"{k} {v:.2g}" for k, v in estimate.items()))
     if worst > tolerance:
         warnings.warn(f"{text} exceeds tolerance = {tolerance:g}: raise window or lower dt",
