@@ -164,7 +164,8 @@ def accuracy(quick: bool) -> None:
     rows = [("euler", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
     rows += [("heun", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
     rows += [("trapezoid", dt, None) for dt in ((0.02,) if quick else (0.05, 0.02, 0.01))]
-    rows += [("gregory", dt, None) for dt in ((0.025,) if quick else (0.05, 0.025, 0.0125))]
+    rows += [("gregory", dt, None) for dt in ((0.025,) if quick else (0.05, 0.025, 0.0125,
+                                                                     0.00625))]
     rows += [("extrapolated", None, rtol) for rtol in
              ((None, 1e-7) if quick else (None, 1e-3, 1e-5, 1e-6, 1e-7, 1e-8))]
     header = (f"{'scheme':>13} {'dt':>6} {'rtol':>6} {'L':>2} {'err m':>8} {'err mu':>8} "
