@@ -30,6 +30,9 @@ import numpy as np
 
 from . import __version__, _io
 
+# the choices of `dmft --scheme` (theory.spherical.dmft._SCHEMES; a test keeps them equal)
+DMFT_SCHEMES = ["extrapolated", "gregory", "heun", "trapezoid", "euler", "doubling"]
+
 DEFAULT_OUT = Path("saddlesurf-output")
 
 
@@ -351,8 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--t-max", type=float, default=100.0)
     dm.add_argument("--dt", type=float, default=None,
                     help="grid step (default: from the model's fast scale)")
-    dm.add_argument("--scheme", choices=["extrapolated", "heun", "trapezoid", "euler", "doubling"],
-                    default="extrapolated", help="integration scheme (default: %(default)s)")
+    dm.add_argument("--scheme", choices=DMFT_SCHEMES, default="extrapolated",
+                    help="integration scheme (default: %(default)s)")
     dm.add_argument("--rtol", type=float, default=1e-5,
                     help="accuracy target of m, mu, e (default: %(default)s)")
     dm.add_argument("--checkpoint", default=None, help="checkpoint stem (resume after a kill)")

@@ -100,3 +100,10 @@ def test_outputs_are_not_replaced_without_force(tmp_path):
     version = subprocess.run([sys.executable, "-m", "saddlesurf", "--version"],
                              capture_output=True, text=True, check=True)
     assert version.stdout.strip() == f"saddlesurf {__version__}"
+
+
+def test_dmft_scheme_choices_are_the_solvers():
+    from saddlesurf import cli
+    from saddlesurf.theory.spherical import dmft
+
+    assert tuple(cli.DMFT_SCHEMES) == dmft._SCHEMES
