@@ -337,8 +337,8 @@ def advance(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, d
     return OK, i1, n_corr
 
 
-# Adams coefficients by number of points, newest first: AM[q - 1, :q] (implicit, order q, the
-# first entry weighs the new row) and AB[q - 1, :q] (explicit predictor, order q).
+# Adams coefficients, newest point first: AM[q, :q + 1] is Adams-Moulton through the new row
+# and q earlier ones (order q + 1), AB[q - 1, :q] Adams-Bashforth through q rows (order q).
 AM = np.array([[1.0, 0.0, 0.0, 0.0], [1 / 2, 1 / 2, 0.0, 0.0], [5 / 12, 8 / 12, -1 / 12, 0.0],
                [9 / 24, 19 / 24, -5 / 24, 1 / 24]])
 AB = np.array([[1.0, 0.0, 0.0], [3 / 2, -1 / 2, 0.0], [23 / 12, -16 / 12, 5 / 12]])
@@ -347,18 +347,36 @@ AB = np.array([[1.0, 0.0, 0.0], [3 / 2, -1 / 2, 0.0], [23 / 12, -16 / 12, 5 / 12
 @nb.njit(cache=True, inline="always")
 def _mu_integral(r, mu_new, mu, h):
     """int_{t_r}^{t_{r+1}} mu dt by Adams-Moulton through mu_new = mu(t_{r+1}) and mu[r], ..."""
-    q = min(r, 2) + 2
-    out = AM[q - 1, 0] * mu_new
-    for k in range(1, q):
-        out += AM[q - 1, k] * mu[r + 1 - k]
+    q = min(r, 2) + 1  # earlier rows
+    out = AM[q, 0] * mu_new
+    for k in range(1, q + 1):
+        out += AM[q, k] * mu[r + 1 - k]
     return h * out
+
+
+@nb.njit(cache=True, inline="always")
+def _adams_sums(q, F, j, i, g2, g3):
+    """Sums over the q newest rows of column j of the history F (slot r % 3 holds row r), each
+    older row decayed by g2, g3: (Adams-Bashforth with q points, the explicit part of
+    Adams-Moulton with q + 1 points)."""
+    ab = AB[q - 1, 0] * F[i % 3, j]
+    am = AM[q, 1] * F[i % 3, j]
+    if q >= 2:
+        ab += AB[q - 1, 1] * g2 * F[(i - 1) % 3, j]
+        am += AM[q, 2] * g2 * F[(i - 1) % 3, j]
+    if q >= 3:
+        ab += AB[q - 1, 2] * g3 * F[(i - 2) % 3, j]
+        am += AM[q, 3] * g3 * F[(i - 2) % 3, j]
+    return ab, am
 
 
 @nb.njit(cache=True)
 def gregory_history(i, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, FC, FR, Fm, M):
     """Start of step i of :func:`advance_gregory`: (mu, e) at t_i, the integrated multiplier
     M(t_i) = int_0^{t_i} mu, and the right-hand sides without the -mu term on row i, kept in
-    slot i % 3 of FC, FR, Fm (the last three rows)."""
+    slot i % 3 of FC, FR, Fm (the last three rows; Fm has one column, m's). The evaluation is
+    of the final row i, not reused from the corrector's last pass on the row before it
+    converged, so that a resumed run rebuilds exactly this history from the stored rows."""
     dm, mu_i, e_i = derivatives(i, h, T, qs, qn, Cp, Rp, m, ws, dC, dR)
     mu[i] = mu_i
     e[i] = e_i
@@ -368,7 +386,7 @@ def gregory_history(i, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, FC, FR, Fm, M
     for j in range(i + 1):
         FC[slot, j] = dC[j] + mu_i * Cp[base + j]
         FR[slot, j] = dR[j] + mu_i * Rp[base + j]
-    Fm[slot] = dm + mu_i * m[i]
+    Fm[slot, 0] = dm + mu_i * m[i]
 
 
 @nb.njit(cache=True)
@@ -392,8 +410,8 @@ def advance_gregory(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, d
     points since the diagonal: trapezoid one step from it (its local error h^3 sets the global
     order 3), 3 points two steps from it, 4 points (order 4) further. The implicit row is
     iterated to ``tol`` from an Adams-Bashforth predictor. Rows < i0 must have their history in
-    FC, FR, Fm, M (:func:`gregory_resume`). Returns (status, row,
-    corrector evaluations) as :func:`advance`.
+    FC, FR, Fm, M (:func:`gregory_resume`). Returns (status, row, corrector evaluations) as
+    :func:`advance`.
     """
     n_corr = 0
     for i in range(i0, i1):
@@ -405,40 +423,17 @@ def advance_gregory(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, d
         g3 = math.exp(-(M[i] - M[i - 2])) if i >= 2 else 0.0
         # predictor: the decay over the step from mu(t_i), Adams-Bashforth for the rest
         e1 = math.exp(-h * mu[i])
-        for j in range(i + 2):
-            if j == i + 1:
-                Cp[base_n + j] = 1.0  # C(t, t) = 1, R(t+, t) = 1 [S3.2]
-                Rp[base_n + j] = 1.0
-                continue
-            q = min(i + 1 - j, 3)
-            sc = AB[q - 1, 0] * FC[i % 3, j]
-            sr = AB[q - 1, 0] * FR[i % 3, j]
-            pc = AM[q, 1] * FC[i % 3, j]
-            pr = AM[q, 1] * FR[i % 3, j]
-            if q >= 2:
-                sc += AB[q - 1, 1] * g2 * FC[(i - 1) % 3, j]
-                sr += AB[q - 1, 1] * g2 * FR[(i - 1) % 3, j]
-                pc += AM[q, 2] * g2 * FC[(i - 1) % 3, j]
-                pr += AM[q, 2] * g2 * FR[(i - 1) % 3, j]
-            if q >= 3:
-                sc += AB[q - 1, 2] * g3 * FC[(i - 2) % 3, j]
-                sr += AB[q - 1, 2] * g3 * FR[(i - 2) % 3, j]
-                pc += AM[q, 3] * g3 * FC[(i - 2) % 3, j]
-                pr += AM[q, 3] * g3 * FR[(i - 2) % 3, j]
+        for j in range(i + 1):
+            sc, pc = _adams_sums(min(i + 1 - j, 3), FC, j, i, g2, g3)
+            sr, pr = _adams_sums(min(i + 1 - j, 3), FR, j, i, g2, g3)
             Cp[base_n + j] = e1 * (Cp[base_i + j] + h * sc)
             Rp[base_n + j] = e1 * (Rp[base_i + j] + h * sr)
             # the explicit part of the corrector, to be multiplied by e^{-(M_{i+1} - M_i)}
             PC[j] = Cp[base_i + j] + h * pc
             PR[j] = Rp[base_i + j] + h * pr
-        q = min(i + 1, 3)
-        sm = AB[q - 1, 0] * Fm[i % 3]
-        pm = AM[q, 1] * Fm[i % 3]
-        if q >= 2:
-            sm += AB[q - 1, 1] * g2 * Fm[(i - 1) % 3]
-            pm += AM[q, 2] * g2 * Fm[(i - 1) % 3]
-        if q >= 3:
-            sm += AB[q - 1, 2] * g3 * Fm[(i - 2) % 3]
-            pm += AM[q, 3] * g3 * Fm[(i - 2) % 3]
+        Cp[base_n + i + 1] = 1.0  # C(t, t) = 1, R(t+, t) = 1 [S3.2]
+        Rp[base_n + i + 1] = 1.0
+        sm, pm = _adams_sums(min(i + 1, 3), Fm, 0, i, g2, g3)
         m[i + 1] = e1 * (m[i] + h * sm)
         pm = m[i] + h * pm
         change = 0.0
@@ -453,8 +448,7 @@ def advance_gregory(i0, i1, max_corr, tol, h, T, qs, qn, Cp, Rp, m, mu, e, ws, d
                 change = max(change, abs(c_new - Cp[base_n + j]), abs(r_new - Rp[base_n + j]))
                 Cp[base_n + j] = c_new
                 Rp[base_n + j] = r_new
-            q = min(i + 1, 3)
-            m_new = e1 * pm + h * AM[q, 0] * (dm2 + mu2 * m[i + 1])
+            m_new = e1 * pm + h * AM[min(i + 1, 3), 0] * (dm2 + mu2 * m[i + 1])
             change = max(change, abs(m_new - m[i + 1]))
             m[i + 1] = m_new
             n_corr += 1

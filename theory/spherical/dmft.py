@@ -30,7 +30,7 @@ from .models import SphericalModel, model_from_dict
 __all__ = ["solve_dmft", "DMFTOptions", "DMFTResult", "TwoTimeFunction"]
 
 _SCHEMES = ("extrapolated", "gregory", "heun", "trapezoid", "euler", "doubling")
-# nominal orders of the single-grid schemes ("gregory": measured 3.0-3.1, see its docstring)
+# nominal orders of the single-grid schemes ("gregory": measured 3.2-3.7, see DMFTOptions)
 _ORDER = {"euler": 1, "heun": 2, "trapezoid": 2, "gregory": 3}
 
 
@@ -206,9 +206,9 @@ class DMFTOptions:
 
     def corrector(self) -> tuple[int, float]:
         """(maximum corrector passes, tolerance) for the kernel."""
-        return {"euler": (0, math.inf), "heun": (1, math.inf),
-                "trapezoid": (self.max_corrector_iterations, self.corrector_tol),
-                "gregory": (self.max_corrector_iterations, self.corrector_tol)}[self.scheme]
+        if self.scheme in ("trapezoid", "gregory"):  # implicit: iterated to corrector_tol
+            return self.max_corrector_iterations, self.corrector_tol
+        return {"euler": (0, math.inf), "heun": (1, math.inf)}[self.scheme]
 
 
 def _real(v) -> bool:
@@ -590,7 +590,7 @@ def _grid_run_threads(model, T, m0, h, n_steps, max_corr, tol, progress, checkpo
     dC, dR, dC2, dR2 = (_kernels.aligned_zeros(n) for _ in range(4))
     if gregory:  # the last three rows' right-hand sides, M = int mu, the corrector's explicit part
         FC, FR = _kernels.aligned_zeros((3, n)), _kernels.aligned_zeros((3, n))
-        Fm, M = _kernels.aligned_zeros(3), _kernels.aligned_zeros(n)
+        Fm, M = _kernels.aligned_zeros((3, 1)), _kernels.aligned_zeros(n)
         _kernels.gregory_resume(start, h, T, qs, qn, Cp, Rp, m, mu, e, ws, dC, dR, FC, FR, Fm, M)
     n_corr = 0
     wall0 = last_ckpt = time.perf_counter()
