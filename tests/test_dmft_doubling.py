@@ -268,3 +268,17 @@ def test_error_estimate_sees_the_initial_step_and_the_window(window, dt, actual)
     dominant = "initial_step" if dt == 0.05 else "window"
     other = "window" if dominant == "initial_step" else "initial_step"
     assert budget[dominant]["mu"] > budget[other]["mu"], budget
+
+
+def test_a_failed_companion_warns_instead_of_a_silent_success(monkeypatch):
+    """Without an estimate the run is not reported as checked: it warns and stores None."""
+    real = _doubling.integrate_doubling
+
+    def half_step_fails(model, t_max, m0, T, opts, **kw):
+        run = real(model, t_max, m0, T, opts, **kw)
+        return dict(run, status=1) if opts.dt < 0.01 else run
+
+    monkeypatch.setattr(_doubling, "integrate_doubling", half_step_fails)
+    with pytest.warns(AccuracyWarning, match="no error estimate"):
+        res = solve_dmft(EASY, 5.0, m0=0.1, options=_doubling_opts(error_estimate=True))
+    assert res.error_estimate is None and "no error estimate" in res.message

@@ -824,7 +824,10 @@ def _solve_doubling(model, t_max, m0, T, opts, progress, checkpoint, checkpoint_
                                                               opts.tolerance)
         else:
             stats["error_estimate"] = None
-            result.message += "; no error estimate (the window/2 or dt/2 run failed)"
+            note = "no error estimate (the window/2 or dt/2 run failed)"
+            warnings.warn(f"{note}: the accuracy of this run is unknown", AccuracyWarning,
+                          stacklevel=5)
+            result.message += "; " + note
     return result
 
 
