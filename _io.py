@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["save_pair", "load_pair", "atomic_text", "versions", "stem_of", "with_ext", "saved",
-           "available_memory", "locked", "check_writable", "json_text"]
+           "available_memory", "locked", "check_writable", "json_text", "cached"]
 
 _TOKEN = "__token__"  # files of earlier versions: the token shared by the .npz and the .json
 _META = "__meta__"    # the JSON metadata inside the .npz
@@ -200,6 +200,25 @@ def load_pair(path: str | os.PathLike, *, same_version: bool = False
             raise ValueError(
                 f"{npz} and {source} are from different saves (interrupted write?); "
                 "re-run or restore both files together")
+    return arrays, meta
+
+
+def cached(store, prefix: str, ident: dict, compute) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and metadata that ``compute()`` returns for ``ident``, read from ``store``
+    when a file of this version with the same ``ident`` is there, else computed and saved
+    (``store`` None: computed, nothing saved). The file is ``<prefix>_<hash of ident>``."""
+    path = None
+    if store is not None:
+        key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+        path = Path(store) / f"{prefix}_{key}"
+        if saved(path):
+            arrays, meta = load_pair(path, same_version=True)
+            if meta.get("ident") == ident:
+                return arrays, meta
+    arrays, meta = compute()
+    meta = {**meta, "ident": ident, "versions": versions()}
+    if path is not None:
+        save_pair(path, arrays, meta)
     return arrays, meta
 
 

@@ -33,9 +33,9 @@ def point_model(model: str, x: float, *, p: int = 3, delta_p: float = 1.0,
 
 def success_point(*, model: str, n: int, x: float, n_samples: int, t_max: float, rng,
                   p: int = 3, delta_p: float = 1.0, loss: str = "regularised", a: float = 0.01,
-                  dt: float = 0.05, escape_level: float = 0.5, workers: int | None = None
-                  ) -> dict:
-    """Gradient flow from random starts at one (N, x): successes and escape times.
+                  dt: float = 0.05, escape_level: float = 0.5, start: str = "random",
+                  m0: float | None = None, workers: int | None = None) -> dict:
+    """Gradient flow from random (or warm) starts at one (N, x): successes and escape times.
 
     Spiked model [S6]: Heun steps of ``dt``, each sample stopped when |m| reaches
     ``escape_level`` (success: it escaped the m = 0 threshold states within ``t_max`` toward
@@ -59,14 +59,16 @@ def success_point(*, model: str, n: int, x: float, n_samples: int, t_max: float,
         Spiked model: Heun step.
     escape_level : float
         |m| defining the escape time.
+    start, m0 : str, float, optional
+        ``simulate``'s start: "random" (default), or "warm" at overlap ``m0``.
     workers : int, optional
         Threads of :func:`~saddlesurf.simulation.simulate`.
 
     Returns
     -------
     dict
-        successes, trials, escape_time (S,), final_m (S,), median_escape (inf when fewer than
-        half escaped).
+        successes, trials, success (S,) of bool, escape_time (S,), final_m (S,),
+        median_escape (inf when fewer than half escaped).
     """
     mdl = point_model(model, x, p=p, delta_p=delta_p, loss=loss, a=a)
     if model == "spiked":
@@ -76,9 +78,11 @@ def success_point(*, model: str, n: int, x: float, n_samples: int, t_max: float,
         algorithm = GradientFlow()
         options = SimulationOptions(n_times=2, escape_level=escape_level)
     res = simulate(mdl, int(n), t_max=float(t_max), n_samples=int(n_samples),
-                   algorithm=algorithm, options=options, rng=rng, workers=workers)
+                   algorithm=algorithm, options=options, start=start, m0=m0, rng=rng,
+                   workers=workers)
     esc = np.sort(res.escape_time)
     median = float(np.quantile(esc, 0.5, method="inverted_cdf"))
     return {"successes": int(np.sum(res.success)), "trials": int(res.n_samples),
-            "escape_time": res.escape_time, "final_m": res.final_m,
+            "success": np.asarray(res.success, dtype=bool), "escape_time": res.escape_time,
+            "final_m": res.final_m,
             "median_escape": median if math.isfinite(median) else math.inf}

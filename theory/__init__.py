@@ -43,6 +43,7 @@ from .spherical import (
     ComplexityResult,
     DMFTOptions,
     DMFTResult,
+    EscapeTimeMap,
     FixedPoint,
     HessianSpectrum,
     MixedSpherical,
@@ -54,6 +55,7 @@ from .spherical import (
     ThresholdState,
     TwoTimeFunction,
     complexity,
+    escape_time_map,
     fit_relaxation_times,
     gradient_flow_fixed_point,
     hessian_spectrum,
@@ -77,4 +79,5 @@ __all__ = [
     "amp_state_evolution", "optimal_preprocessing", "spectral_law", "spectral_threshold",
     "critical_ratio", "CriticalRatio",
     "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit", "RelaxationRateFit",
+    "escape_time_map", "EscapeTimeMap",
 ]

@@ -14,10 +14,13 @@ Map (module: what it holds, by equation tag; tags resolve in ``docs/theory.md``)
   [S4.2]-[S4.3].
 - ``thresholds``: phase-diagram lines: 1/Delta2 of AMP, ML-AMP, gradient flow (BBP on threshold
   states) [S5.1], trivialisation [S4.4], information-theoretic [S5.3].
+- ``escape``: ``escape_time_map``: DMFT escape times tau(x, m0) from a finite overlap and the
+  finite-N overlap fluctuations of the linearised dynamics [S3.1], [S6].
 - ``relaxation``: convergence times from the DMFT and the fit t_conv ~ (x - x_c)^-gamma [S5.1].
 """
 
 from .dmft import DMFTOptions, DMFTResult, TwoTimeFunction, solve_dmft
+from .escape import EscapeTimeMap, escape_time_map
 from .fixed_points import FixedPoint, gradient_flow_fixed_point, nishimori_fixed_point
 from .kac_rice import ComplexityResult, complexity, minimum_mu
 from .models import MixedSpherical, SphericalModel, SpikedMatrixTensor
@@ -38,4 +41,5 @@ __all__ = [
     "threshold_state", "ThresholdState", "hessian_spectrum", "HessianSpectrum",
     "gradient_flow_fixed_point", "nishimori_fixed_point", "FixedPoint",
     "relaxation_time_fit", "fit_relaxation_times", "RelaxationTimeFit", "RelaxationRateFit",
+    "escape_time_map", "EscapeTimeMap",
 ]

@@ -19,12 +19,9 @@ carries the fit-form, finite-t, window and step parts; the seed part is zero by 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import curve_fit, least_squares
@@ -197,23 +194,18 @@ def _run(p, delta_p, x, t_max, window, max_growth, store, cap):
     """t and m of one linear-regime run (cached in ``store``)."""
     ident = {"p": p, "delta_p": delta_p, "x": x, "t_max": t_max, "window": window,
              "max_growth": max_growth, "seed": _SEED, "stop": _LINEAR, "max_widening": cap}
-    path = None
-    if store is not None:
-        key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-        path = Path(store) / f"rate_{key}"
-        if _io.saved(path):
-            arrays, meta = _io.load_pair(path, same_version=True)
-            if meta.get("ident") == ident:
-                return arrays["t"], arrays["m"], meta["stats"]
-    model = SpikedMatrixTensor(p=p, delta2=1.0 / x, delta_p=delta_p)
-    opts = DMFTOptions(scheme="doubling", dt=0.01, window=window, store_two_time=False,
-                       error_estimate=False, max_growth=max_growth, max_widening=cap)
-    r = _solve_doubling(model, t_max, _SEED, 0.0, opts, False, None, 300.0, stop_m=_LINEAR)
-    stats = {k: r.stats[k] for k in ("wall_time_s", "windows", "widest_window", "rows")}
-    if path is not None:
-        _io.save_pair(path, {"t": r.times, "m": r.m}, {"ident": ident, "stats": stats,
-                                                      "versions": _io.versions()})
-    return r.times, r.m, stats
+
+    def compute():
+        model = SpikedMatrixTensor(p=p, delta2=1.0 / x, delta_p=delta_p)
+        opts = DMFTOptions(scheme="doubling", dt=0.01, window=window, store_two_time=False,
+                           error_estimate=False, max_growth=max_growth, max_widening=cap)
+        r = _solve_doubling(model, t_max, _SEED, 0.0, opts, False, None, 300.0, stop_m=_LINEAR)
+        return ({"t": r.times, "m": r.m},
+                {"stats": {k: r.stats[k] for k in ("wall_time_s", "windows", "widest_window",
+                                                    "rows")}})
+
+    arrays, meta = _io.cached(store, "rate", ident, compute)
+    return arrays["t"], arrays["m"], meta["stats"]
 
 
 def _local_rates(t, m, times, max_growth):
