@@ -32,6 +32,8 @@ from . import __version__, _io
 
 # the choices of `dmft --scheme` (theory.spherical.dmft._SCHEMES; a test keeps them equal)
 DMFT_SCHEMES = ["extrapolated", "gregory", "heun", "trapezoid", "euler", "doubling"]
+# the choices of `critical --methods` (comparison.METHODS; the first three are the default)
+CRITICAL_METHODS = ["bbp", "relaxation", "crossing", "finite_size"]
 
 DEFAULT_OUT = Path("saddlesurf-output")
 
@@ -446,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="critical: values of 1/Delta2 (spiked) or alpha (pr)")
     co.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128],
                     help="critical: system sizes")
-    co.add_argument("--methods", nargs="+", default=["bbp", "relaxation", "crossing"],
-                    choices=["bbp", "relaxation", "crossing"])
+    co.add_argument("--methods", nargs="+", default=CRITICAL_METHODS[:3],
+                    choices=CRITICAL_METHODS)
     co.add_argument("--store", default=None, help="critical: directory of per-point results "
                     "(a restart recomputes nothing)")
     co.add_argument("--dask", default=None, help="critical: Dask scheduler address")

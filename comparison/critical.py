@@ -7,6 +7,10 @@
     the median escape times of the simulations at the largest N (both models).
 (c) Finite-size crossing of success-probability curves at several N [P7], with its 1/N and
     1/ln N extrapolations [P8].
+(d) Finite-size onsets (spiked model, whose random-start curves merge instead of crossing):
+    x_c(N) where P reaches half its plateau, extrapolated in powers of 1/ln N, beside the
+    onsets that the large-N theory predicts for the same N, t_max and escape level
+    (``predict_success``).
 """
 
 from __future__ import annotations
@@ -24,16 +28,19 @@ from ..simulation import SimulationOptions, simulate
 from ..theory.dispatch import thresholds
 from ..theory.phase_retrieval.critical import critical_ratio
 from ..theory.phase_retrieval.model import PhaseRetrieval
+from ..theory.spherical.fixed_points import gradient_flow_fixed_point
 from ..theory.spherical.models import SpikedMatrixTensor
 from ..theory.spherical.relaxation import fit_relaxation_times, relaxation_time_fit
 from ..theory.spherical.thresholds import gf_threshold
 from .finite_size import RESOLVED_Z, SuccessCurves, success_curves
+from .onsets import onsets
 from .points import success_point
+from .prediction import predict_success
 from .sweep import sweep
 
 __all__ = ["Estimate", "CriticalRatioReport", "locate_critical_ratio", "METHODS"]
 
-METHODS = ("bbp", "relaxation", "crossing")
+METHODS = ("bbp", "relaxation", "crossing", "finite_size")
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class Estimate:
 
     Attributes
     ----------
-    method : {"bbp", "relaxation", "crossing"}
+    method : {"bbp", "relaxation", "crossing", "finite_size"}
     value, low, high : float
         Estimate and its interval (low = high = value for a closed form).
     source : str
@@ -168,6 +175,44 @@ def _bbp(kind, model, family, *, bbp_grid, bbp_n, bbp_samples, t_max, rng, n_boo
                                       "margins": cr.margins.tolist(), "error": cr.error})
 
 
+def _counts(points, sizes):
+    """Successes and trials (sizes x grid) of the sweep's points."""
+    return tuple(np.array([[v[q] for p, v in points if p["n"] == n] for n in sizes])
+                 for q in ("successes", "trials"))
+
+
+def _finite_size(model, family, points, grid, sizes, t_max, n_boot, rng, map_store):
+    """Onsets x_c(N) of the simulated curves, extrapolated in powers of 1/ln N, beside the
+    onsets predicted by the large-N theory (where its escape map exists) [S6]."""
+    succ, trials = _counts(points, sizes)
+    plateau = 0.5 if family["p"] % 2 else 1.0
+    sim = onsets(sizes, grid, succ, trials, plateau=plateau, n_boot=n_boot, rng=rng)
+    # the prediction: on the grid points where the signal's fixed point lies above the escape
+    # level (the map is defined there), linear interpolation of P to plateau/2
+    ok = [x for x in grid if gradient_flow_fixed_point(
+        SpikedMatrixTensor(family["p"], 1.0 / x, family["delta_p"])).m > 0.5]
+    predicted = {}
+    if len(ok) >= 2:
+        for n in sizes:
+            pr = predict_success(model, ok, n, t_max=t_max, store=map_store)
+            d = pr.probability - plateau / 2
+            k = np.flatnonzero((d[:-1] < 0) & (d[1:] >= 0))
+            if k.size:
+                i = int(k[0])
+                predicted[n] = float(ok[i] - d[i] * (ok[i + 1] - ok[i]) / (d[i + 1] - d[i]))
+            else:
+                predicted[n] = (f"<= {ok[0]:g}" if d[0] >= 0 else f"> {ok[-1]:g}")
+    lo, hi = sim["low_inf"], sim["high_inf"]
+    source = (f"onsets x_c(N) (P = {plateau:g}/2) of the simulated success curves at N = "
+              f"{list(sizes)}, t_max = {t_max:g}, extrapolated as x_inf + b (ln N)^-k, "
+              "k = 1/2, 1, 2 (interval: envelope); simulation only, except the plateau "
+              "(the sign symmetry of random starts). x_c_predicted: the large-N theory "
+              "(DMFT escape map + overlap fluctuations), not used in the estimate")
+    return Estimate("finite_size", sim["x_inf"], lo, hi, source,
+                    {**sim, "width": hi - lo, "x_c_predicted": predicted,
+                     "depends_on_theory": ["x_c_predicted"]})
+
+
 def _relaxation(kind, family, *, source, dmft_grid, dmft_t_max, dmft_store, points, grid,
                 sizes, progress):
     if source == "dmft":
@@ -190,7 +235,7 @@ def _relaxation(kind, family, *, source, dmft_grid, dmft_t_max, dmft_store, poin
                      "gamma": fit.gamma})
 
 
-def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 128),
+def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 64, 128),
                           n_samples: int = 64, t_max: float | None = None,
                           relaxation: str | None = None, dmft_grid=None,
                           dmft_t_max: float = 5000.0, bbp_grid=None,
@@ -211,7 +256,10 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
         Values of x at which the simulations run (methods "crossing" and, with
         ``relaxation="simulation"``, "relaxation"). Default: 1.6..2.8 (spiked), 2..10 (phase
         retrieval).
-    methods : subset of ("bbp", "relaxation", "crossing")
+    methods : subset of ("bbp", "relaxation", "crossing", "finite_size")
+        Default: the first three. "finite_size" (spiked model) needs a grid that spans the
+        onsets of the sizes, which lie far below 1/Delta2^GF at small N, e.g.
+        ``grid=(0.9, 1.1, 1.3, 1.5, 1.7)`` for N = 24..192 (docs/sharp_bits.md).
     sizes : sequence of int
         System sizes N of the success curves (increasing).
     n_samples : int
@@ -278,7 +326,11 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
                         if kind == "spiked" else
                         {"it": lines.it, "amp": lines.amp, "spectral": lines.spectral,
                          "bbp_init": lines.bbp_init})
-    need_sims = "crossing" in methods or ("relaxation" in methods and relaxation == "simulation")
+    if "finite_size" in methods and kind != "spiked":
+        raise ValueError("method 'finite_size' is for the spiked model (its random-start curves "
+                         "merge); for phase retrieval use 'crossing'")
+    need_sims = ("crossing" in methods or "finite_size" in methods
+                 or ("relaxation" in methods and relaxation == "simulation"))
     points = []
     if need_sims:
         fixed = {"model": kind, "n_samples": int(n_samples), "t_max": t_max, **family}
@@ -299,11 +351,11 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS, sizes=(32, 64, 1
                     dmft_t_max=dmft_t_max, points=points, grid=grid, sizes=sizes,
                     dmft_store=None if store is None else Path(store) / "relaxation",
                     progress=progress)
+            elif method == "finite_size":
+                est = _finite_size(model, family, points, grid, sizes, t_max, n_boot, rng,
+                                   None if store is None else Path(store) / "escape_map")
             else:
-                succ = np.array([[v["successes"] for p, v in points if p["n"] == n]
-                                 for n in sizes])
-                trials = np.array([[v["trials"] for p, v in points if p["n"] == n]
-                                   for n in sizes])
+                succ, trials = _counts(points, sizes)
                 curves = success_curves(sizes, grid, succ, trials, n_boot=n_boot, rng=rng)
                 report.curves = curves
                 e = curves.estimate

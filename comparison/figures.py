@@ -15,7 +15,7 @@ from .finite_size import SuccessCurves
 from .overlay import Overlay
 
 __all__ = ["plot_overlay", "plot_residuals", "plot_success_curves", "plot_spiked_phase_diagram",
-           "plot_pr_phase_diagram", "save_figure"]
+           "plot_pr_phase_diagram", "plot_success_prediction", "plot_onsets", "save_figure"]
 
 _PR_LINES = {"it": ("alpha_IT", "k", ":"), "amp": ("AMP", "tab:blue", "-"),
              "spectral": ("spectral", "tab:cyan", ":"),
@@ -135,6 +135,64 @@ def plot_success_curves(curves: SuccessCurves, ax=None, *, report: CriticalRatio
     ax.set_xlabel(xlabel)
     ax.set_ylabel("P(success)")
     ax.legend(fontsize=7, frameon=False, loc="upper left")
+    return ax
+
+
+def plot_success_prediction(curves: SuccessCurves, predictions, ax=None, *,
+                            xlabel: str = r"$1/\Delta_2$"):
+    """Simulated P(success) at each N (Wilson 95% intervals) with the curves and bands that
+    ``predict_success`` gives for the same N (``predictions``: one per size, in order)."""
+    from ..simulation.result import wilson_interval
+
+    ax = _axes(ax)
+    for k, (n, pr) in enumerate(zip(curves.sizes, predictions, strict=True)):
+        ci = np.array([wilson_interval(int(a), int(b)) for a, b in
+                       zip(curves.successes[k], curves.trials[k], strict=True)])
+        color = f"C{k}"
+        ax.errorbar(curves.grid, ci[:, 0], yerr=[ci[:, 0] - ci[:, 1], ci[:, 2] - ci[:, 0]],
+                    fmt="o", ms=4, color=color, capsize=2, label=f"$N = {int(n)}$ simulated")
+        ax.plot(pr.grid, pr.probability, color=color, lw=1.2, label=f"$N = {int(n)}$ predicted")
+        ax.fill_between(pr.grid, *pr.probability_interval.T, color=color, alpha=0.15, lw=0)
+    ax.set_ylim(-0.03, 0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("P(success)")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncol=2)
+    return ax
+
+
+def plot_onsets(estimate, ax=None, *, predicted=None, bbp: float | None = None,
+                ylabel: str = r"onset $x_c(N)$"):
+    """Onsets x_c(N) of the simulated success curves against 1/ln N, the central
+    extrapolation x_inf + b/ln N with the interval of the "finite_size" ``estimate``, the
+    predicted onsets (``predicted``: {N: x_c}) and the BBP line."""
+    ax = _axes(ax)
+    d = estimate.details
+    inv = 1.0 / np.log(np.asarray(d["sizes"], dtype=float))
+    xc = np.asarray(d["x_c"])
+    ax.errorbar(inv, xc, yerr=[xc - np.asarray(d["low"]), np.asarray(d["high"]) - xc],
+                fmt="o", color="k", capsize=2, label="simulated")
+    central = d["forms"][min(d["forms"], key=lambda k: abs(float(k) - 1.0))]
+    f = np.linspace(0.0, inv.max() * 1.05, 50)
+    ax.plot(f, central["x_inf"] + central["b"] * f, color="k", lw=0.8, ls="--",
+            label=r"$x_\infty + b/\ln N$")
+    ax.errorbar([0.0], [estimate.value], yerr=[[estimate.value - estimate.low],
+                                               [estimate.high - estimate.value]],
+                fmt="s", color="tab:purple", capsize=3,
+                label=f"finite size {estimate.value:.3g} [{estimate.low:.3g}, "
+                      f"{estimate.high:.3g}]")
+    if predicted:
+        pn = sorted((int(n), v) for n, v in predicted.items() if isinstance(v, float))
+        if pn:
+            ax.plot([1.0 / np.log(n) for n, _ in pn], [v for _, v in pn], "-", color="tab:blue",
+                    lw=1.2, label="predicted (large-$N$ theory)")
+    if bbp is not None:
+        ax.axhline(bbp, color="tab:red", lw=1, label=f"BBP {bbp:.3g}")
+    ax.set_xlim(left=-0.01)
+    # onsets of small samples can lie far off; the BBP line and the data stay in view
+    ax.set_ylim(0.5, 3.5)
+    ax.set_xlabel(r"$1/\ln N$")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
     return ax
 
 

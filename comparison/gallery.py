@@ -11,28 +11,43 @@ import numpy as np
 
 from .._progress import progress_bar
 from ..simulation import SimulationOptions, simulate
-from ..theory import PhaseRetrieval, RegularisedLoss, SpikedMatrixTensor, solve_dmft, thresholds
+from ..theory import (
+    PhaseRetrieval,
+    RegularisedLoss,
+    SpikedMatrixTensor,
+    escape_time_map,
+    solve_dmft,
+    thresholds,
+)
 from ..theory.figures import plot_phase_diagram
 from .critical import locate_critical_ratio
 from .figures import (
+    plot_onsets,
     plot_overlay,
     plot_pr_phase_diagram,
     plot_residuals,
     plot_spiked_phase_diagram,
-    plot_success_curves,
+    plot_success_prediction,
     save_figure,
 )
 from .overlay import overlay
 from .points import success_point
+from .prediction import predict_success
 from .sweep import sweep
 
 __all__ = ["GALLERY", "GallerySettings", "build_gallery"]
+
+# the spiked critical-ratio figure: simulated x = 1/Delta2 (spanning the onsets of N = 24..128)
+# and the grid of the prediction (where the signal's fixed point lies above the escape level)
+SPIKED_GRID = (0.9, 1.2, 1.5, 1.8, 2.1, 2.4)
+PREDICTION_GRID = (1.3, 1.5, 1.8, 2.1, 2.4)
+SPIKED_SEEDS = (1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3)  # predict_success's, so the runs are shared
 
 # figure name -> (width, height) in inches; PNGs are written at 150 dpi
 GALLERY = {
     "spiked_phase_diagram": (10.4, 4.2),
     "spiked_overlay": (13.0, 3.6),
-    "spiked_critical_ratio": (6.0, 4.2),
+    "spiked_critical_ratio": (10.4, 4.2),
     "pr_phase_diagram": (6.4, 4.4),
 }
 
@@ -54,16 +69,17 @@ class GallerySettings:
     pr_alphas: tuple
     pr_state_n: int
     pr_state_samples: int
+    predict_n_max: float
 
     @classmethod
     def quick(cls) -> GallerySettings:
-        return cls(32, 12, 100, 16, (24, 48), 24, 300.0, (50, 100), 12, 100.0,
-                   (2.0, 3.0, 4.0, 5.0, 6.0, 8.0), 80, 2)
+        return cls(32, 12, 100, 16, (24, 48), 48, 300.0, (50, 100), 12, 100.0,
+                   (2.0, 3.0, 4.0, 5.0, 6.0, 8.0), 80, 2, 1e4)
 
     @classmethod
     def full(cls) -> GallerySettings:
         return cls(128, 64, 400, 64, (32, 64, 128), 160, 1000.0, (100, 200, 400), 64, 400.0,
-                   (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0), 400, 8)
+                   (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0), 400, 8, 1e5)
 
 
 def _figure(name):
@@ -116,17 +132,43 @@ def spiked_overlay(out: Path, s: GallerySettings, rng) -> list[Path]:
 
 
 def spiked_critical_ratio(out: Path, s: GallerySettings, rng) -> list[Path]:
-    """Success curves at several N (p = 3, Delta_p = 1) with the BBP value and the crossing
-    estimate. From random starts the curves fall with N at small 1/Delta2 and merge at 1/2
-    above (docs/sharp_bits.md, "Random starts at finite N"): the crossing is not resolved."""
-    rep = locate_critical_ratio(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0),
-                                np.linspace(0.8, 2.8, 6), methods=("bbp", "crossing"),
-                                sizes=s.spiked_sizes, n_samples=s.spiked_samples,
-                                t_max=s.spiked_t_max, n_boot=200, rng=rng)
+    """p = 3, Delta_p = 1 from random starts. Left: simulated success at each N with the
+    curves that the large-N theory predicts for the same N and t_max (``predict_success``).
+    Right: the onsets x_c(N) against 1/ln N, simulated and predicted (also at N beyond
+    simulation), extrapolating toward the BBP line (docs/sharp_bits.md, "Random starts at
+    finite N")."""
+    import tempfile
+
+    family = SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0)
+    with tempfile.TemporaryDirectory() as store:  # the escape map is built once
+        rep = locate_critical_ratio(family, SPIKED_GRID, methods=("bbp", "crossing", "finite_size"),
+                                    sizes=s.spiked_sizes, n_samples=s.spiked_samples,
+                                    t_max=s.spiked_t_max, n_boot=200, rng=rng, store=store)
+        emap = escape_time_map(3, 1.0, PREDICTION_GRID, SPIKED_SEEDS, t_max=s.spiked_t_max,
+                               store=Path(store) / "escape_map")
+    preds = [predict_success(family, PREDICTION_GRID, n, t_max=s.spiked_t_max,
+                             escape_map=emap) for n in s.spiked_sizes]
+    onset = {}
+    for n in np.geomspace(s.spiked_sizes[0], s.predict_n_max, 10):
+        p = predict_success(family, PREDICTION_GRID, int(n), t_max=s.spiked_t_max,
+                            escape_map=emap).probability - 0.25
+        k = np.flatnonzero((p[:-1] < 0) & (p[1:] >= 0))
+        if k.size:
+            i = int(k[0])
+            g = PREDICTION_GRID
+            onset[int(n)] = float(g[i] - p[i] * (g[i + 1] - g[i]) / (p[i + 1] - p[i]))
     fig = _figure("spiked_critical_ratio")
-    plot_success_curves(rep.curves, ax=fig.gca(), report=rep, xlabel="1/Delta2")
-    fig.gca().set_title("spiked matrix-tensor p = 3, Delta_p = 1", fontsize=9)
-    return save_figure(fig, out / "spiked_critical_ratio", rep.to_dict())
+    left, right = fig.subplots(1, 2)
+    plot_success_prediction(rep.curves, preds, ax=left)
+    plot_onsets(rep["finite_size"], ax=right, predicted=onset, bbp=rep["bbp"].value)
+    fig.suptitle(rf"spiked matrix-tensor $p = 3$, $\Delta_p = 1$, gradient flow from random "
+                 rf"starts, $t_{{\max}} = {s.spiked_t_max:g}$", fontsize=9)
+    data = {**rep.to_dict(), "predicted": [{"n": pr.n, "grid": pr.grid,
+                                            "probability": pr.probability,
+                                            "interval": pr.probability_interval}
+                                           for pr in preds],
+            "predicted_onsets": onset, "escape_map": emap.to_dict()}
+    return save_figure(fig, out / "spiked_critical_ratio", data)
 
 
 def pr_phase_diagram(out: Path, s: GallerySettings, rng) -> list[Path]:

@@ -8,9 +8,11 @@ m_eff >= m_c(x, t_max), the smallest seed whose DMFT escape time tau(x, m_c) is 
 signal's side for odd p (the sign rule of ``success_point``) and at either sign for even p.
 Its escape time is tau(x, m_eff).
 
-sigma2 grows with time where m does not grow exponentially; it is read at t_d = tau(m_c)/2 (the
-end of the linear regime of the critical run, roughly), and the interval of the prediction
-spans t_d in [tau/4, tau] together with the bracket of m_c and the map's discretisation error.
+sigma2 grows with time (it saturates only where m grows exponentially), so it is read at half
+the escape time of the run in question (roughly the end of its linear regime): at
+tau(m_c)/2 for P(success), whose interval spans [tau/4, tau] together with the bracket of m_c
+and the map's discretisation error; at tau(u)/2 for a run escaping from the effective seed u in
+the quantiles.
 ``fluctuations=False`` gives the plain m0 = z/sqrt(N) picture.
 """
 
@@ -59,6 +61,8 @@ class SuccessPrediction:
     quantile_levels : tuple of float
     quantiles : ndarray (G, Q)
         Escape-time quantiles among the successful runs (NaN where P = 0).
+    quantile_interval : ndarray (G, Q, 2)
+        Their range over the decision time (sigma2 read at tau/4 .. tau instead of tau/2).
     fluctuations : bool
     escape_map : EscapeTimeMap
         The theory the prediction rests on.
@@ -75,6 +79,7 @@ class SuccessPrediction:
     sigma2: np.ndarray
     quantile_levels: tuple
     quantiles: np.ndarray
+    quantile_interval: np.ndarray
     fluctuations: bool
     escape_map: EscapeTimeMap = field(repr=False)
 
@@ -121,18 +126,27 @@ def _point(emap, x, n, t_max, mean, even, fluctuations, levels, start):
     sd = sds[1]
     prob = float(_survival(seed[0], mean, sd, even)) if sd > 0 else float(mean >= seed[0])
     ends = [float(_survival(c, mean, s, even)) for c in seeds for s in sds if s > 0] or [prob]
-    quant = np.full(len(levels), math.nan)
+    quant = np.full((len(DECISION), len(levels)), math.nan)
     if sd > 0 and prob > 0:
-        for k, q in enumerate(levels):
-            # the effective seed u above which a fraction q of the successes escape
-            target = q * prob
-            hi = max(emap.level, mean) + 12 * sd
-            if _survival(hi, mean, sd, even) >= target:
-                quant[k] = 0.0
-                continue
-            u = brentq(lambda v, t=target: _survival(v, mean, sd, even) - t, seed[0], hi)
-            quant[k] = float(emap.tau_at(x, min(u, emap.level)))
-    return prob, (min(ends), max(ends)), seed, float(s2[1]), quant
+        def spread(u, f):  # sd of the effective seed of a run that escapes from u
+            t_u = f * max(float(emap.tau_at(x, min(u, emap.level))), emap.times[1])
+            s2_u = float(emap.variance(x, t_u)) if fluctuations else 0.0
+            return math.sqrt((base + s2_u) / n)
+
+        top = max(emap.level, mean) + 12 * sd
+        for j, f in enumerate(DECISION):
+            p_f = _survival(seed[0], mean, spread(seed[0], f), even)
+            for k, q in enumerate(levels):
+                # the effective seed u above which a fraction q of the successes escape
+                target = q * p_f
+                if _survival(top, mean, spread(top, f), even) >= target:
+                    quant[j, k] = 0.0
+                    continue
+                u = brentq(lambda v, t=target, f=f: _survival(v, mean, spread(v, f), even) - t,
+                           seed[0], top)
+                quant[j, k] = float(emap.tau_at(x, min(u, emap.level)))
+    bounds = np.stack([quant.min(axis=0), quant.max(axis=0)], axis=-1)
+    return prob, (min(ends), max(ends)), seed, float(s2[1]), quant[1], bounds
 
 
 def predict_success(model, grid, n: int, *, t_max: float, start: str = "random",
@@ -223,4 +237,5 @@ def predict_success(model, grid, n: int, *, t_max: float, start: str = "random",
         probability_interval=np.array([r[1] for r in rows]),
         critical_seed=np.array([r[2] for r in rows]), sigma2=np.array([r[3] for r in rows]),
         quantile_levels=levels, quantiles=np.array([r[4] for r in rows]),
+        quantile_interval=np.array([r[5] for r in rows]),
         fluctuations=bool(fluctuations), escape_map=escape_map)

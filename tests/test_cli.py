@@ -107,3 +107,10 @@ def test_dmft_scheme_choices_are_the_solvers():
     from saddlesurf.theory.spherical import dmft
 
     assert tuple(cli.DMFT_SCHEMES) == dmft._SCHEMES
+
+
+def test_critical_method_choices_are_the_reports():
+    from saddlesurf import cli
+    from saddlesurf.comparison import METHODS
+
+    assert tuple(cli.CRITICAL_METHODS) == METHODS

@@ -28,6 +28,7 @@ PUBLIC = {
         "gradient_flow_fixed_point", "hessian_spectrum", "initial_law", "minimum_mu",
         "nishimori_fixed_point", "optimal_preprocessing", "relaxation_time_fit", "solve_dmft",
         "spectral_law", "spectral_threshold", "state_law", "threshold_state", "thresholds",
+        "escape_time_map", "EscapeTimeMap",
     },
     "saddlesurf.theory.spherical": {
         "ComplexityResult", "DMFTOptions", "DMFTResult", "FixedPoint", "HessianSpectrum",
@@ -36,7 +37,7 @@ PUBLIC = {
         "SpikedThresholds", "ThresholdState", "TwoTimeFunction", "complexity",
         "fit_relaxation_times", "gradient_flow_fixed_point", "hessian_spectrum", "minimum_mu",
         "nishimori_fixed_point", "relaxation_time_fit", "solve_dmft", "threshold_state",
-        "thresholds",
+        "thresholds", "escape_time_map", "EscapeTimeMap",
     },
     "saddlesurf.theory.phase_retrieval": {
         "BoundedLoss", "CriticalRatio", "CustomLoss", "DMFTConvergenceError", "GLMSpectrum",
@@ -52,7 +53,7 @@ PUBLIC = {
     "saddlesurf.comparison": {
         "CriticalRatioReport", "Estimate", "METHODS", "OBSERVABLES", "Overlay", "SuccessCurves",
         "SweepResult", "locate_critical_ratio", "overlay", "point_model", "success_curves",
-        "success_point", "sweep",
+        "success_point", "sweep", "predict_success", "SuccessPrediction",
     },
 }
 

@@ -68,29 +68,34 @@ def main() -> None:
 
     print("\nWarm starts, m0 = 0.1, t_max = 30: median escape time of the successful runs")
     print(f"{'x':>4} {'N':>4} {'P sim':>12} {'P pred [interval]':>22} {'res':>5} "
-          f"{'median sim':>14} {'pred':>6} {'tau':>6} {'|sim-tau|/SE':>12}")
+          f"{'median sim':>14} {'pred [interval]':>21} {'res':>5} {'tau':>5} "
+          f"{'|sim-tau|/SE':>12}")
     for x in (1.7, 1.9):
         tau = float(emap.tau_at(x, 0.1))
         for n in warm_sizes:
             t1 = time.perf_counter()
             pt = sweep(_warm_point, [{"n": n, "x": x, "n_samples": warm_samples}], rng=11,
-                       store=store / "warm").points[0]
+                       store=store / "warm").values[0]
             pr = predict_success(FAMILY, (x,), n, t_max=30.0, start="warm", m0=0.1,
                                  escape_map=emap)
             ok = np.asarray(pt["success"], dtype=bool)
             med, se = median_and_se(np.asarray(pt["escape_time"])[ok])
             res = float(pr.residuals([pt["successes"]], [pt["trials"]])[0])
             lo, hi = pr.probability_interval[0]
+            q_lo, q_hi = pr.quantile_interval[0, 1]
+            q_res = (med - min(max(med, q_lo), q_hi)) / se
             row = {"x": x, "n": n, "successes": pt["successes"], "trials": pt["trials"],
                    "p_pred": float(pr.probability[0]), "p_interval": [float(lo), float(hi)],
                    "residual": res, "median": med, "median_se": se,
-                   "median_pred": float(pr.quantiles[0, 1]), "tau": tau,
+                   "median_pred": float(pr.quantiles[0, 1]),
+                   "median_interval": [float(q_lo), float(q_hi)], "median_residual": q_res,
+                   "tau": tau,
                    "z_tau": abs(med - tau) / se, "seconds": time.perf_counter() - t1}
             table["warm"].append(row)
             print(f"{x:4.1f} {n:4d} {pt['successes']:5d}/{pt['trials']:<6d} "
                   f"{pr.probability[0]:8.3f} [{lo:.3f}, {hi:.3f}] {res:5.1f} "
-                  f"{med:7.2f} +- {se:4.2f} {pr.quantiles[0, 1]:6.2f} {tau:6.2f} "
-                  f"{row['z_tau']:12.1f}", flush=True)
+                  f"{med:7.2f} +- {se:4.2f} {pr.quantiles[0, 1]:6.2f} [{q_lo:5.2f}, {q_hi:5.2f}] "
+                  f"{q_res:5.1f} {tau:5.2f} {row['z_tau']:12.1f}", flush=True)
 
     print(f"\nRandom starts, t_max = {t_rand:g}: P(success) simulated and predicted "
           "(with the overlap fluctuations / plain m0 = z/sqrt(N)), residuals in binomial SE")
@@ -99,7 +104,7 @@ def main() -> None:
     for n in rand_sizes:
         pts = sweep(success_point, {"model": ["spiked"], "n": [n], "x": list(grid),
                                     "n_samples": [rand_samples], "t_max": [t_rand]}, rng=7,
-                    store=store / "random").points
+                    store=store / "random").values
         full = predict_success(FAMILY, grid, n, t_max=t_rand, escape_map=emap)
         plain = predict_success(FAMILY, grid, n, t_max=t_rand, escape_map=emap,
                                 fluctuations=False)
