@@ -41,8 +41,9 @@ DEFAULT_OUT = Path("saddlesurf-output")
 def _save_figure(fig, stem: Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [_io.with_ext(stem, ".png"), _io.with_ext(stem, ".pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=150, bbox_inches="tight")
+    for p in paths:  # no creation date in the PDF: a rebuild gives the same bytes
+        fig.savefig(p, dpi=150, bbox_inches="tight",
+                    metadata={"CreationDate": None} if p.suffix == ".pdf" else {})
     return paths
 
 

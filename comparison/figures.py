@@ -25,14 +25,16 @@ _PR_LINES = {"it": ("alpha_IT", "k", ":"), "amp": ("AMP", "tab:blue", "-"),
 def save_figure(fig, path: str | os.PathLike, data: dict | None = None) -> list[Path]:
     """Save ``fig`` as ``<stem>.png`` (150 dpi, so the PNG is exactly figsize x 150 pixels)
     and ``<stem>.pdf``, and ``data`` (what was plotted) as ``<stem>.json``; every file is
-    written atomically. Returns the paths."""
+    written atomically. The PDF carries no creation date, so a rebuild gives the same bytes.
+    Returns the paths."""
     stem = _io.stem_of(path)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix in (".png", ".pdf"):
         target = _io.with_ext(stem, suffix)
-        _io._atomic_write(target, lambda fh, s=suffix: fig.savefig(
-            fh, format=s[1:], dpi=150))
+        meta = {"CreationDate": None} if suffix == ".pdf" else {}
+        _io._atomic_write(target, lambda fh, s=suffix, m=meta: fig.savefig(
+            fh, format=s[1:], dpi=150, metadata=m))
         paths.append(target)
     if data is not None:
         text = _io.json_text(data)

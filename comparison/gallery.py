@@ -78,14 +78,15 @@ class GallerySettings:
 
     @classmethod
     def full(cls) -> GallerySettings:
-        return cls(128, 64, 400, 64, (32, 64, 128), 160, 1000.0, (100, 200, 400), 64, 400.0,
+        return cls(128, 64, 400, 64, (24, 48, 96, 192), 192, 1000.0, (100, 200, 400), 64, 400.0,
                    (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0), 400, 8, 1e5)
 
 
 def _figure(name):
-    import matplotlib.pyplot as plt
+    """A figure outside pyplot: no backend is chosen or switched (safe in notebooks)."""
+    from matplotlib.figure import Figure
 
-    return plt.figure(figsize=GALLERY[name], layout="constrained")
+    return Figure(figsize=GALLERY[name], layout="constrained")
 
 
 def spiked_phase_diagram(out: Path, s: GallerySettings, rng) -> list[Path]:
@@ -211,11 +212,6 @@ def build_gallery(out: str | os.PathLike, *, full: bool = False, only=None, rng:
     -------
     dict name -> list of written paths
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(only) if only else list(GALLERY)
     unknown = sorted(set(names) - set(GALLERY))
     if unknown:
@@ -226,6 +222,5 @@ def build_gallery(out: str | os.PathLike, *, full: bool = False, only=None, rng:
     with progress_bar(len(names), "figures", progress, unit="figure") as bar:
         for name in names:
             written[name] = _BUILDERS[name](out, settings, rng)
-            plt.close("all")
             bar.update(1)
     return written

@@ -16,9 +16,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory):
+    from unittest import mock
+
     out = tmp_path_factory.mktemp("gallery")
-    assert main(["figures", "--out", str(out), "--quiet"]) == 0
+    # library code never switches the backend (it would break notebooks)
+    with mock.patch("matplotlib.use", side_effect=AssertionError("backend switched")):
+        assert main(["figures", "--out", str(out), "--quiet"]) == 0
     return out
+
+
+def test_figure_pdf_bytes_are_reproducible(tmp_path):
+    from matplotlib.figure import Figure
+
+    from saddlesurf.comparison.figures import save_figure
+
+    blobs = []
+    for k in range(2):
+        fig = Figure(figsize=(2, 2))
+        fig.gca().plot([0, 1], [1, 0])
+        save_figure(fig, tmp_path / f"f{k}")
+        blobs.append((tmp_path / f"f{k}.pdf").read_bytes())
+    assert blobs[0] == blobs[1]
+    assert b"CreationDate" not in blobs[0]  # equal bytes are not a same-second accident
 
 
 @pytest.mark.parametrize("name", list(GALLERY))
@@ -38,6 +57,12 @@ def test_gallery_figure(gallery, name):
 def test_gallery_critical_ratio_data(gallery):
     spiked = json.loads((gallery / "spiked_critical_ratio.json").read_text())
     assert spiked["estimates"]["bbp"]["value"] == 2.0
+    fs = spiked["estimates"]["finite_size"]
+    assert fs["low"] <= fs["value"] <= fs["high"]
+    for pred in spiked["predicted"]:  # one predicted curve per simulated size
+        assert all(lo <= p <= hi for p, (lo, hi) in zip(pred["probability"], pred["interval"],
+                                                      strict=True))
+    assert [p["n"] for p in spiked["predicted"]] == spiked["curves"]["sizes"]
     pr = json.loads((gallery / "pr_phase_diagram.json").read_text())
     assert np.isclose(pr["reference"]["bbp_init"], 2.85075, atol=1e-4)
     assert pr["estimates"]["bbp"]["low"] < pr["estimates"]["bbp"]["value"]
