@@ -417,7 +417,7 @@ def solve_pr_dmft(model: PhaseRetrieval, t_max: float, *, m0: float = 0.0,
                   persistence: float | None = None, options: PRDMFTOptions | None = None,
                   rng=0, progress: bool = False,
                   checkpoint: str | os.PathLike | None = None) -> PRDMFTResult:
-    """DMFT of phase retrieval on [0, t_max] [P6]; see the module docstring for the scheme.
+    """DMFT of phase retrieval for 0 <= t <= t_max [P6]; see the module docstring for the scheme.
 
     Parameters
     ----------

@@ -167,7 +167,7 @@ class CustomLoss(Loss):
     ----------
     name : str
         Label stored in results.
-    value, d1, d2 : callable
+    value_fn, d1_fn, d2_fn : callable
         l(h, y, params), dl/dh and d^2l/dh^2.
     parameters : tuple of float
         Passed to the functions as a float64 array ``params``.

@@ -51,7 +51,7 @@ def amp_mse_rhs(q: float, *, order: int = 8) -> float:
 
 def amp_state_evolution(alpha: float, q0: float = 1e-3, *, n_iter: int = 1000,
                         tol: float = 1e-12) -> np.ndarray:
-    """Iterates q_0 = q0, q_{t+1} = qhat/(1 + qhat), qhat = alpha E[g_out^2](q_t) [P5].
+    """Iterates q_0 = q0, q_{t+1} = qhat/(1 + qhat), qhat = alpha E[g_out^2] evaluated at q_t [P5].
 
     Stops after ``n_iter`` steps, when |q_{t+1} - q_t| < tol, or when q > 1 - 1e-9 (perfect
     recovery; the quadrature is not meant for V = 1 - q below that). Returns all iterates.
