@@ -10,9 +10,9 @@ Its escape time is tau(x, m_eff).
 
 sigma2 grows with time (it saturates only where m grows exponentially), so it is read at half
 the escape time of the run in question (roughly the end of its linear regime): at
-tau(m_c)/2 for P(success), whose interval spans [tau/4, tau] together with the bracket of m_c
-and the map's discretisation error; at tau(u)/2 for a run escaping from the effective seed u in
-the quantiles.
+tau(m_c)/2 for P(success), whose interval spans reading it from min(tau/4, 1) to tau together
+with the bracket of m_c and the map's discretisation error; at tau(u)/2 for a run escaping
+from the effective seed u in the quantiles (with the same range).
 ``fluctuations=False`` gives the plain m0 = z/sqrt(N) picture.
 """
 
@@ -31,8 +31,17 @@ from ..theory.spherical.models import SpikedMatrixTensor
 
 __all__ = ["SuccessPrediction", "predict_success"]
 
-#: the times at which sigma2 is read, as fractions of the critical run's escape time
-DECISION = (0.25, 0.5, 1.0)
+#: the earliest time at which sigma2 is read: the initial relaxation (1/mu ~ 0.2-0.5), after
+#: which the nonlinear drift can take over
+T_EARLY = 1.0
+
+
+def _decision_times(tau: float) -> tuple[float, float, float]:
+    """Where sigma2 is read for a run escaping at tau: the central tau/2 and the range
+    [min(tau/4, T_EARLY), tau]. Measured (benchmarks/spherical/finite_n.py): tau/2 matches warm
+    starts at 1/Delta2 = 1.7-1.9; slow escapes below the threshold (1.3) are closer to the
+    early end, since sigma2 keeps growing there while G saturates."""
+    return min(tau / 4, T_EARLY), tau / 2, tau
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,8 @@ class SuccessPrediction:
     quantiles : ndarray (G, Q)
         Escape-time quantiles among the successful runs (NaN where P = 0).
     quantile_interval : ndarray (G, Q, 2)
-        Their range over the decision time (sigma2 read at tau/4 .. tau instead of tau/2).
+        Their range over the decision time (sigma2 read from min(tau/4, 1) to tau instead of
+        at tau/2).
     fluctuations : bool
     escape_map : EscapeTimeMap
         The theory the prediction rests on.
@@ -115,7 +125,7 @@ def _point(emap, x, n, t_max, mean, even, fluctuations, levels, start):
     if not math.isfinite(tau_c):
         tau_c = t_max
     base = 1.0 if start == "random" else 0.0
-    fr = [(f * max(tau_c, emap.times[1])) for f in DECISION]
+    fr = _decision_times(max(tau_c, emap.times[1]))
     s2 = emap.variance(x, fr) if fluctuations else np.zeros(len(fr))
     sds = np.sqrt((base + s2) / n)
     # the map's window error moves the critical seed like a change of t_max
@@ -126,25 +136,26 @@ def _point(emap, x, n, t_max, mean, even, fluctuations, levels, start):
     sd = sds[1]
     prob = float(_survival(seed[0], mean, sd, even)) if sd > 0 else float(mean >= seed[0])
     ends = [float(_survival(c, mean, s, even)) for c in seeds for s in sds if s > 0] or [prob]
-    quant = np.full((len(DECISION), len(levels)), math.nan)
+    quant = np.full((len(fr), len(levels)), math.nan)
     if sd > 0 and prob > 0:
         def spread(u, f):  # sd of the effective seed of a run that escapes from u
-            t_u = f * max(float(emap.tau_at(x, min(u, emap.level))), emap.times[1])
+            t_u = _decision_times(max(float(emap.tau_at(x, min(u, emap.level))),
+                                      emap.times[1]))[f]
             s2_u = float(emap.variance(x, t_u)) if fluctuations else 0.0
             return math.sqrt((base + s2_u) / n)
 
         top = max(emap.level, mean) + 12 * sd
-        for j, f in enumerate(DECISION):
+        for f in range(len(fr)):
             p_f = _survival(seed[0], mean, spread(seed[0], f), even)
             for k, q in enumerate(levels):
                 # the effective seed u above which a fraction q of the successes escape
                 target = q * p_f
                 if _survival(top, mean, spread(top, f), even) >= target:
-                    quant[j, k] = 0.0
+                    quant[f, k] = 0.0
                     continue
                 u = brentq(lambda v, t=target, f=f: _survival(v, mean, spread(v, f), even) - t,
                            seed[0], top)
-                quant[j, k] = float(emap.tau_at(x, min(u, emap.level)))
+                quant[f, k] = float(emap.tau_at(x, min(u, emap.level)))
     bounds = np.stack([quant.min(axis=0), quant.max(axis=0)], axis=-1)
     return prob, (min(ends), max(ends)), seed, float(s2[1]), quant[1], bounds
 
