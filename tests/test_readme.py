@@ -14,12 +14,11 @@ import pytest
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```(python|bash)\n(.*?)```", README, re.S)
 PYTHON = [code for lang, code in BLOCKS if lang == "python"]
-COMMANDS = [line.split("#")[0].strip() for lang, code in BLOCKS if lang == "bash"
-            for line in code.splitlines()
-            if line.strip().startswith("python3 -m saddlesurf")]
+COMMANDS = [line.strip() for lang, code in BLOCKS if lang == "bash"
+            for line in code.splitlines() if line.strip().startswith("python3 -m saddlesurf")]
 SLOW = not (os.environ.get("SADDLESURF_SLOW") or os.environ.get("CI"))
-# snippets that take minutes (the relaxation method, the critical ratio from simulations)
-MINUTES = ("relaxation", "compare critical", "figures")
+# a snippet whose comment says it takes minutes ("~5 min") runs in the slow tier
+MINUTES = re.compile(r"~\s*\d+\s*min")
 
 
 def test_readme_has_snippets():
@@ -28,7 +27,7 @@ def test_readme_has_snippets():
 
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python{i}" for i in range(len(PYTHON))])
 def test_python_snippet_runs(code, tmp_path, monkeypatch):
-    if SLOW and any(word in code for word in MINUTES):
+    if SLOW and MINUTES.search(code):
         pytest.skip("minutes: SADDLESURF_SLOW=1")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
@@ -37,9 +36,9 @@ def test_python_snippet_runs(code, tmp_path, monkeypatch):
 @pytest.mark.parametrize("command", COMMANDS, ids=[c.split()[3] + str(i)
                                                    for i, c in enumerate(COMMANDS)])
 def test_command_snippet_runs(command, tmp_path):
-    if SLOW and any(word in command for word in MINUTES):
+    if SLOW and MINUTES.search(command):
         pytest.skip("minutes: SADDLESURF_SLOW=1")
-    args = shlex.split(command)
+    args = shlex.split(command.split("#")[0])
     assert args[:3] == ["python3", "-m", "saddlesurf"]
     proc = subprocess.run([sys.executable, "-m", "saddlesurf", *args[3:]], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
