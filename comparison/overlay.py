@@ -199,6 +199,28 @@ def _simulation_data(sim: SimulationResult, observable: str, absolute: bool):
     return sim.times, (np.abs(data) if absolute else data)
 
 
+def _differences(theory, sim: SimulationResult) -> list[str]:
+    """What differs between the theory's setting and the simulation's (model, temperature,
+    algorithm family, warm-start m0)."""
+    out = []
+    mt, ms = theory.model.to_dict(), sim.model
+    keys = sorted(k for k in set(mt) | set(ms) if mt.get(k) != ms.get(k))
+    if keys:
+        out.append("model (" + ", ".join(f"{k}: {mt.get(k)!r} vs {ms.get(k)!r}" for k in keys)
+                   + ")")
+    t_sim = float(sim.algorithm.get("temperature", 0.0))
+    if not math.isclose(float(theory.temperature), t_sim, rel_tol=1e-12, abs_tol=1e-12):
+        out.append(f"temperature ({float(theory.temperature):g} vs {t_sim:g})")
+    psgd_theory = math.isfinite(float(getattr(theory, "persistence", math.nan)))
+    if psgd_theory != (sim.algorithm.get("type") == "PersistentSGD"):
+        out.append(f"algorithm ({'persistent SGD' if psgd_theory else 'full batch'} vs "
+                   f"{sim.algorithm.get('type')})")
+    if sim.start == "warm" and not math.isclose(float(theory.m0), float(sim.m0),
+                                                rel_tol=1e-12, abs_tol=1e-12):
+        out.append(f"m0 ({float(theory.m0):g} vs {float(sim.m0):g})")
+    return out
+
+
 def overlay(theory, simulation: SimulationResult, observable: str = "m", *,
             absolute: bool | None = None, threshold: float = 3.0,
             theory_error: float = 0.0) -> Overlay:
@@ -237,6 +259,11 @@ def overlay(theory, simulation: SimulationResult, observable: str = "m", *,
         raise ValueError(f"threshold must be a positive number of SEMs, got {threshold!r}")
     if not (math.isfinite(theory_error) and theory_error >= 0):
         raise ValueError(f"theory_error must be >= 0, got {theory_error!r}")
+    differ = _differences(theory, simulation)
+    if differ:
+        raise ValueError(f"theory and simulation differ in {'; '.join(differ)} (theory vs "
+                         "simulation): overlay compares one setting; solve or simulate the "
+                         "other one again")
     if absolute is None:
         absolute = isinstance(theory, PRDMFTResult)
     t_th, v_th, e_th = _theory_curve(theory, observable, simulation)

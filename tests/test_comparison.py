@@ -55,12 +55,26 @@ def test_overlay_hessian_outlier_at_the_end(easy_pair):
 
 
 def test_overlay_flags_wrong_theory(easy_pair):
-    _, sim = easy_pair
-    wrong = solve_dmft(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0), 8.0, m0=0.3, dt=0.02,
-                       scheme="heun")
+    import copy
+
+    theory, sim = easy_pair
+    wrong = copy.copy(theory)
+    wrong.m = theory.m * 1.05  # a theory curve 5% off, in the same setting
     ov = overlay(wrong, sim, "m")
     assert not ov.agrees and ov.max_residual > 5
     assert "DISAGREE" in ov.summary()
+
+
+def test_overlay_refuses_another_setting(easy_pair):
+    """A theory of another model, m0 or temperature is refused, naming what differs."""
+    theory, sim = easy_pair
+    other = solve_dmft(SpikedMatrixTensor(p=3, delta2=0.5, delta_p=1.0), 2.0, m0=0.2, dt=0.02,
+                       scheme="heun")
+    with pytest.raises(ValueError, match=r"model \(delta2: 0.5 vs 0.4\); m0 \(0.2 vs 0.3\)"):
+        overlay(other, sim, "m")
+    hot = solve_dmft(theory.model, 2.0, m0=0.3, temperature=0.5, dt=0.02, scheme="heun")
+    with pytest.raises(ValueError, match="temperature"):
+        overlay(hot, sim, "m")
 
 
 def test_overlay_saves_data(easy_pair, tmp_path):
