@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io
+from .. import _io, _tables
 from ..simulation import SimulationOptions, simulate
 from ..theory.dispatch import thresholds
 from ..theory.phase_retrieval.critical import critical_ratio
@@ -108,6 +108,12 @@ class CriticalRatioReport:
         lines += [f"  {k:>10s}: failed ({v})" for k, v in self.failures.items()]
         ref = ", ".join(f"{k} {v:.4g}" for k, v in self.reference.items())
         return "\n".join([*lines, f"  reference lines: {ref})"])
+
+    def to_dataframe(self):
+        """One row per method: value, low, high, source (``pandas.DataFrame``)."""
+        return _tables.pandas().DataFrame(
+            [{"method": e.method, "value": e.value, "low": e.low, "high": e.high,
+              "source": e.source} for e in self.estimates.values()]).set_index("method")
 
     def to_dict(self) -> dict:
         return {"model": self.model, "quantity": self.quantity,

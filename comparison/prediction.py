@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import norm
 
+from .. import _tables
 from ..theory.spherical.escape import EscapeTimeMap, escape_time_map
 from ..theory.spherical.models import SpikedMatrixTensor
 
@@ -98,6 +99,17 @@ class SuccessPrediction:
             self.grid, self.probability, self.probability_interval, strict=True))
         return (f"SuccessPrediction(N={self.n}, t_max={self.t_max:g}, {self.start} start"
                 f"{'' if self.fluctuations else ', no fluctuations'}; P(success) at {cells})")
+
+    def to_dataframe(self):
+        """One row per grid point: probability and its interval, the critical seed, sigma2 and
+        the escape-time quantiles (``pandas.DataFrame``, index ``x``)."""
+        pd = _tables.pandas()
+        cols = {"probability": self.probability, "low": self.probability_interval[:, 0],
+                "high": self.probability_interval[:, 1], "critical_seed": self.critical_seed[:, 0],
+                "sigma2": self.sigma2}
+        cols.update({f"escape_q{q:g}": self.quantiles[:, k]
+                     for k, q in enumerate(self.quantile_levels)})
+        return pd.DataFrame(cols, index=pd.Index(self.grid, name="x"))
 
     def residuals(self, successes, trials) -> np.ndarray:
         """(observed - predicted)/binomial standard error at each grid point; the standard

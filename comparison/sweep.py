@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io
+from .. import _io, _tables
 from .._progress import progress_bar
 from .._seeding import root_seed
 
@@ -68,6 +68,10 @@ class SweepResult:
         scalars = [k for k, v in (self.values[0].items() if self.values else ())
                    if np.ndim(v) == 0 and not isinstance(v, str)]
         return {k: self.column(k) for k in (*keys, *scalars)}
+
+    def to_dataframe(self):
+        """:meth:`table` as a ``pandas.DataFrame``, one row per point."""
+        return _tables.pandas().DataFrame(self.table())
 
     def __len__(self) -> int:
         return len(self.points)

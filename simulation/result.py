@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import _io
+from .. import _io, _tables
 
 __all__ = ["SimulationResult", "SimulationError", "wilson_interval"]
 
@@ -165,6 +165,26 @@ class SimulationResult:
     def success_probability(self, z: float = 1.959963984540054) -> tuple[float, float, float]:
         """(p, low, high): fraction of successful samples with its Wilson interval."""
         return wilson_interval(int(np.sum(self.success)), int(self.success.size), z)
+
+    def to_dataframe(self, per: str = "time"):
+        """A ``pandas.DataFrame``: ``per="time"`` one row per (sample, t) with the recorded
+        series; ``per="sample"`` one row per sample with its escape time, success and end
+        state."""
+        pd = _tables.pandas()
+        if per == "sample":
+            return pd.DataFrame({
+                "escape_time": self.escape_time, "success": self.success,
+                "final_m": self.final_m, "final_e": self.final_e,
+                "stop_reason": np.asarray(self.stop_reason), "stop_time": self.stop_time},
+                index=pd.Index(np.arange(self.n_samples), name="sample"))
+        if per != "time":
+            raise ValueError(f"per must be 'time' or 'sample', got {per!r}")
+        s, r = self.m.shape
+        cols = {q: getattr(self, q).ravel() for q in ("m", "e", "mu", "c0")
+                if getattr(self, q, None) is not None}
+        index = pd.MultiIndex.from_arrays([np.repeat(np.arange(s), r), np.tile(self.times, s)],
+                                          names=["sample", "t"])
+        return pd.DataFrame(cols, index=index)
 
     def __repr__(self) -> str:
         p, lo, hi = self.success_probability()

@@ -190,3 +190,13 @@ def test_warm_start_success_matches_the_prediction(tmp_path):
     se = (t[int(t.size / 2 + t.size ** 0.5)] - t[int(t.size / 2 - t.size ** 0.5)]) / 4
     lo, hi = full.quantile_interval[0, 1]
     assert lo - 3 * se <= np.median(t) <= hi + 3 * se
+
+
+def test_prediction_table(small_map):
+    pytest.importorskip("pandas")
+    emap, _ = small_map
+    pr = predict_success(FAMILY, (1.7, 1.9), 96, t_max=8.0, escape_map=emap)
+    df = pr.to_dataframe()
+    assert list(df.index) == [1.7, 1.9]
+    np.testing.assert_array_equal(df["probability"].to_numpy(), pr.probability)
+    np.testing.assert_array_equal(df["escape_q0.5"].to_numpy(), pr.quantiles[:, 1])

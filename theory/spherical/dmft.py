@@ -20,7 +20,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from ... import _io
+from ... import _io, _tables
 from ..._progress import progress_bar
 from ..errors import AccuracyWarning, IntegrationError
 from . import _dmft_kernels as _kernels
@@ -337,6 +337,26 @@ class DMFTResult:
                 f"{self.stats.get('wall_time_s', float('nan')):.3g} s)")
 
     # ---- storage -------------------------------------------------------------------------
+    def to_dataframe(self):
+        """m, mu and e against t as a ``pandas.DataFrame`` (index ``t``)."""
+        pd = _tables.pandas()
+        return pd.DataFrame({"m": self.m, "mu": self.mu, "e": self.e},
+                            index=pd.Index(self.times, name="t"))
+
+    def to_xarray(self):
+        """An ``xarray.Dataset``: m, mu, e on ``t`` and, when stored, C and R on
+        (``t``, ``t_prime``) (R = 0 for t' > t), with the model and options as attributes."""
+        xr = _tables.xarray()
+        data = {q: ("t", getattr(self, q)) for q in ("m", "mu", "e")}
+        coords = {"t": self.times}
+        if self.C is not None:
+            coords["t_prime"] = self.times
+            data["C"] = (("t", "t_prime"), self.C.dense())
+            data["R"] = (("t", "t_prime"), self.R.dense())
+        return xr.Dataset(data, coords=coords, attrs={
+            "model": json.dumps(self.model.to_dict()), "temperature": self.temperature,
+            "m0": self.m0, "status": self.status})
+
     def _meta(self) -> dict:
         return {"kind": "DMFTResult", "model": self.model.to_dict(),
                 "temperature": self.temperature, "m0": self.m0, "t_max": self.t_max,
