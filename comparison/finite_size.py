@@ -167,6 +167,27 @@ def _analyse(grid, successes, trials, starts):
     return c, w, cross
 
 
+def counts(sizes, grid, successes, trials):
+    """The arrays of a set of success curves, checked: sizes (K,) and grid (G,) increasing,
+    successes and trials (K, G) integer counts."""
+    sizes = np.asarray(sizes, dtype=float)
+    grid = np.asarray(grid, dtype=float)
+    successes = np.asarray(successes, dtype=np.int64)
+    trials = np.asarray(trials, dtype=np.int64)
+    if sizes.ndim != 1 or sizes.size < 2 or np.any(np.diff(sizes) <= 0) or sizes[0] < 2:
+        raise ValueError(f"sizes must be >= 2 increasing system sizes N >= 2, got "
+                         f"{sizes.tolist()}")
+    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
+        raise ValueError(f"grid must hold >= 3 increasing values, got {grid.tolist()}")
+    shape = (sizes.size, grid.size)
+    if successes.shape != shape or trials.shape != shape:
+        raise ValueError(f"successes and trials must have shape {shape} (sizes x grid), got "
+                         f"{successes.shape} and {trials.shape}")
+    if np.any(trials < 1) or np.any(successes < 0) or np.any(successes > trials):
+        raise ValueError("every point needs trials >= 1 and 0 <= successes <= trials")
+    return sizes, grid, successes, trials
+
+
 def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
     ok = samples[np.isfinite(samples)]
     if ok.size < 2:
@@ -199,20 +220,7 @@ def success_curves(sizes, grid, successes, trials, *, n_boot: int = 400, confide
     -------
     SuccessCurves
     """
-    sizes = np.asarray(sizes, dtype=float)
-    grid = np.asarray(grid, dtype=float)
-    successes = np.asarray(successes, dtype=np.int64)
-    trials = np.asarray(trials, dtype=np.int64)
-    if sizes.ndim != 1 or sizes.size < 2 or np.any(np.diff(sizes) <= 0):
-        raise ValueError(f"sizes must be >= 2 increasing system sizes, got {sizes.tolist()}")
-    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
-        raise ValueError(f"grid must hold >= 3 increasing values, got {grid.tolist()}")
-    shape = (sizes.size, grid.size)
-    if successes.shape != shape or trials.shape != shape:
-        raise ValueError(f"successes and trials must have shape {shape} (sizes x grid), got "
-                         f"{successes.shape} and {trials.shape}")
-    if np.any(trials < 1) or np.any(successes < 0) or np.any(successes > trials):
-        raise ValueError("every point needs trials >= 1 and 0 <= successes <= trials")
+    sizes, grid, successes, trials = counts(sizes, grid, successes, trials)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     span = float(grid[-1] - grid[0])

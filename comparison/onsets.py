@@ -20,6 +20,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from .._seeding import root_seed
+from .finite_size import _interval, counts
 
 __all__ = ["onsets", "FORMS"]
 
@@ -57,14 +58,6 @@ def _extrapolate(sizes, values, weights, k):
     return float(coef[0]), float(coef[1])
 
 
-def _interval(samples, confidence):
-    ok = samples[np.isfinite(samples)]
-    if ok.size < 2:
-        return math.nan, math.nan
-    q = (1 - confidence) / 2
-    return float(np.quantile(ok, q)), float(np.quantile(ok, 1 - q))
-
-
 def onsets(sizes, grid, successes, trials, *, plateau: float, n_boot: int = 400,
            confidence: float = 0.95, rng=0) -> dict:
     """Onsets x_c(N) (where P reaches plateau/2) and their extrapolation to N -> inf.
@@ -88,21 +81,7 @@ def onsets(sizes, grid, successes, trials, *, plateau: float, n_boot: int = 400,
         forms {k: {"x_inf", "b", "low", "high"}} for each exponent of ``FORMS``; x_inf, low, high:
         the central form with the envelope of all; seed_entropy.
     """
-    sizes = np.asarray(sizes, dtype=float)
-    grid = np.asarray(grid, dtype=float)
-    successes = np.asarray(successes, dtype=np.int64)
-    trials = np.asarray(trials, dtype=np.int64)
-    if sizes.ndim != 1 or sizes.size < 2 or np.any(np.diff(sizes) <= 0) or sizes[0] < 2:
-        raise ValueError(f"sizes must be >= 2 increasing system sizes N >= 2, got "
-                         f"{sizes.tolist()}")
-    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
-        raise ValueError(f"grid must hold >= 3 increasing values, got {grid.tolist()}")
-    shape = (sizes.size, grid.size)
-    if successes.shape != shape or trials.shape != shape:
-        raise ValueError(f"successes and trials must have shape {shape} (sizes x grid), got "
-                         f"{successes.shape} and {trials.shape}")
-    if np.any(trials < 1) or np.any(successes < 0) or np.any(successes > trials):
-        raise ValueError("every point needs trials >= 1 and 0 <= successes <= trials")
+    sizes, grid, successes, trials = counts(sizes, grid, successes, trials)
     if not 0 < plateau <= 1:
         raise ValueError(f"plateau must be a probability in (0, 1], got {plateau!r}")
     if not (isinstance(n_boot, int) and n_boot >= 20):
