@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _io, _tables
+from .._validate import integer, numbers
 from ..simulation import SimulationOptions, simulate
 from ..theory.dispatch import thresholds
 from ..theory.phase_retrieval.critical import critical_ratio
@@ -312,13 +313,18 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
     if relaxation == "dmft" and kind != "spiked":
         raise ValueError("relaxation='dmft' is for the spiked model; phase retrieval uses "
                          "relaxation='simulation'")
+    if grid is not None:
+        numbers(grid, "grid")
+    n_samples = integer(n_samples, "n_samples", low=1)
+    n_boot = integer(n_boot, "n_boot", low=0, hint="400")
     grid = np.asarray(grid if grid is not None else
                       (np.linspace(1.6, 2.8, 5) if kind == "spiked" else
                        np.array([2.0, 4.0, 6.0, 8.0, 10.0])), dtype=float)
     t_max = float(t_max if t_max is not None else (1000.0 if kind == "spiked" else 200.0))
     sizes = tuple(int(n) for n in sizes)
     # checked before any simulation runs (success_curves would only complain afterwards)
-    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0) or np.any(grid <= 0):
+    if (grid.ndim != 1 or grid.size < 3 or not np.all(np.isfinite(grid))
+            or np.any(np.diff(grid) <= 0) or np.any(grid <= 0)):
         raise ValueError(f"grid must hold >= 3 increasing positive values of "
                          f"{'1/Delta2' if kind == 'spiked' else 'alpha'}, got {grid.tolist()}")
     if len(sizes) < 2 or sizes[0] < 2 or any(np.diff(sizes) <= 0):

@@ -21,6 +21,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from .._seeding import root_seed
+from .._validate import integer
 
 __all__ = ["SuccessCurves", "success_curves", "RESOLVED_Z"]
 
@@ -221,6 +222,7 @@ def success_curves(sizes, grid, successes, trials, *, n_boot: int = 400, confide
     SuccessCurves
     """
     sizes, grid, successes, trials = counts(sizes, grid, successes, trials)
+    n_boot = integer(n_boot, "n_boot", low=0, hint="400 (0: no intervals)")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     span = float(grid[-1] - grid[0])

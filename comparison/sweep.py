@@ -85,6 +85,8 @@ class SweepResult:
 
 def _grid(grid) -> list[dict]:
     if isinstance(grid, Mapping):
+        if not grid:
+            raise ValueError("grid must name at least one parameter, e.g. {'n': [50, 100]}")
         names = list(grid)
         axes = [list(np.atleast_1d(grid[k]).tolist()) for k in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
@@ -188,9 +190,16 @@ def sweep(function: Callable[..., dict], grid, *, rng=0, store: str | os.PathLik
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer or None (all cores), got "
                          f"{workers!r}")
+    if not callable(function) or not getattr(function, "__module__", None):
+        raise TypeError(f"function must be a function of the grid's names and rng, got "
+                        f"{function!r}")
+    if (client is not None or workers != 1) and "<" in getattr(function, "__qualname__", "<"):
+        raise TypeError(f"function must be a module-level function to run on workers (it is "
+                        f"pickled; a lambda or a local function is not), got {function!r}; "
+                        f"define it at module level or use workers=1")
     points = [_plain(p) for p in _grid(grid)]
     if not points:
-        raise ValueError("the grid has no points")
+        raise ValueError("the grid has no points: give every parameter at least one value")
     name = f"{function.__module__}:{function.__qualname__}"
     root = root_seed(rng)
     seeds = [{"entropy": str(root.entropy), "spawn_key": [*root.spawn_key, *_spawn_key(p)]}

@@ -16,10 +16,11 @@ import numpy as np
 from .. import _io
 from .._progress import progress_bar
 from .._seeding import root_seed
+from .._validate import integer, real
 from ..theory.phase_retrieval.model import PhaseRetrieval
 from ..theory.spherical.models import SpikedMatrixTensor
 from ._common import SampleError
-from .options import GradientFlow, Langevin, SimulationOptions
+from .options import ADAPTIVE_SCHEMES, GradientFlow, Langevin, SimulationOptions
 from .phase_retrieval.sample import pr_sample_bytes, run_pr_sample
 from .result import REQUIRED_FIELDS, SAMPLE_FIELDS, SimulationError, SimulationResult
 from .spherical.sample import run_spiked_sample, spiked_sample_bytes
@@ -28,14 +29,11 @@ __all__ = ["simulate"]
 
 
 def _validate(model, n, n_samples, t_max, algorithm, start, m0, workers):
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise ValueError(f"n (the system size N) must be an integer >= 2, got {n!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
-        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    if not isinstance(t_max, int | float | np.floating) or not math.isfinite(t_max) or t_max <= 0:
-        raise ValueError(f"t_max must be a positive finite time, got {t_max!r}")
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer or None (all cores), got {workers!r}")
+    integer(n, "n (the system size N)", low=2)
+    integer(n_samples, "n_samples", low=1)
+    real(t_max, "t_max", low=0.0, hint="100.0")
+    if workers is not None:
+        integer(workers, "workers (None: all cores)", low=1)
     if start not in ("random", "warm", "projected"):
         raise ValueError(f"start must be 'random', 'warm' or 'projected', got {start!r}")
     if start == "warm":
@@ -49,11 +47,12 @@ def _validate(model, n, n_samples, t_max, algorithm, start, m0, workers):
             raise ValueError("start='projected' (signal projected out [P3.3]) is a "
                              "phase-retrieval start; use 'random' or 'warm'")
         if not isinstance(algorithm, GradientFlow | Langevin):
-            raise ValueError(f"the spiked model runs GradientFlow or Langevin, got "
-                             f"{type(algorithm).__name__}")
-        if isinstance(algorithm, GradientFlow) and algorithm.scheme == "adaptive":
-            raise ValueError("GradientFlow(scheme='adaptive') is for phase retrieval; the spiked "
-                             "model uses scheme='heun' (default) or 'euler' with a fixed dt")
+            raise TypeError(f"algorithm must be GradientFlow(...) or Langevin(...) for the "
+                            f"spiked model, got {algorithm!r}")
+        if isinstance(algorithm, GradientFlow) and algorithm.scheme in ADAPTIVE_SCHEMES:
+            raise ValueError(f"GradientFlow(scheme={algorithm.scheme!r}) is for phase retrieval; "
+                             "the spiked model uses scheme='heun' (default) or 'euler' with a "
+                             "fixed dt")
     elif not isinstance(model, PhaseRetrieval):
         raise TypeError(f"model must be SpikedMatrixTensor or PhaseRetrieval, got "
                         f"{type(model).__name__}")
@@ -203,7 +202,7 @@ def resolved(algorithm, spiked: bool):
     if not isinstance(algorithm, GradientFlow):
         return algorithm
     scheme = algorithm.scheme or ("heun" if spiked else "adaptive")
-    dt = algorithm.dt or (0.01 if spiked else 1e-4 if scheme == "adaptive" else 1e-3)
+    dt = algorithm.dt or (0.01 if spiked else 1e-4 if scheme in ADAPTIVE_SCHEMES else 1e-3)
     return replace(algorithm, scheme=scheme, dt=dt)
 
 

@@ -11,18 +11,16 @@ from dataclasses import asdict, dataclass
 
 __all__ = ["GradientFlow", "GradientDescent", "ArmijoGradientDescent", "PersistentSGD",
            "Langevin", "SimulationOptions", "algorithm_from_dict"]
+from .._validate import integer, real
+
+# the error-controlled gradient-flow schemes (phase retrieval)
+ADAPTIVE_SCHEMES = ("adaptive",)
 
 
 def _positive(owner: str, name: str, value, *, allow_none: bool = False):
     if value is None and allow_none:
         return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}.{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{owner}.{name} must be a positive finite number, got {value!r}")
-    return v
+    return real(value, f"{owner}.{name}", low=0.0)
 
 
 class _Algorithm:
@@ -54,9 +52,9 @@ class GradientFlow(_Algorithm):
     tol: float = 1e-6
 
     def __post_init__(self):
-        if self.scheme not in (None, "heun", "euler", "adaptive"):
-            raise ValueError(f"GradientFlow.scheme must be 'heun', 'euler' or 'adaptive', got "
-                             f"{self.scheme!r}")
+        if self.scheme not in (None, "heun", "euler", *ADAPTIVE_SCHEMES):
+            raise ValueError(f"GradientFlow.scheme must be one of 'heun', 'euler', "
+                             f"{', '.join(map(repr, ADAPTIVE_SCHEMES))}, got {self.scheme!r}")
         object.__setattr__(self, "dt", _positive("GradientFlow", "dt", self.dt, allow_none=True))
         object.__setattr__(self, "tol", _positive("GradientFlow", "tol", self.tol))
 
@@ -209,8 +207,7 @@ class SimulationOptions:
             raise ValueError(f"convention must be 'all' or 'distinct', got {self.convention!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        if int(self.n_times) < 1:
-            raise ValueError(f"n_times must be >= 1, got {self.n_times!r}")
+        object.__setattr__(self, "n_times", integer(self.n_times, "n_times", low=1))
         _positive("SimulationOptions", "t_min", self.t_min)
         if self.times is not None:
             ts = tuple(float(t) for t in self.times)
@@ -222,12 +219,10 @@ class SimulationOptions:
         if any(math.isnan(t) or t < 0 for t in ht):
             raise ValueError(f"hessian_times must be >= 0 (inf = end), got {self.hessian_times!r}")
         object.__setattr__(self, "hessian_times", tuple(sorted(set(ht))))
-        if not 0 < self.escape_level < 1:
-            raise ValueError(f"escape_level must lie in (0, 1), got {self.escape_level!r}")
+        real(self.escape_level, "escape_level", low=0.0, high=1.0, hint="0.5")
         for name in ("loss_tol", "grad_tol"):
             _positive("SimulationOptions", name, getattr(self, name))
-        if int(self.max_steps) < 1:
-            raise ValueError(f"max_steps must be >= 1, got {self.max_steps!r}")
+        object.__setattr__(self, "max_steps", integer(self.max_steps, "max_steps", low=1))
 
     def to_dict(self) -> dict:
         return asdict(self)

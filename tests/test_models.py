@@ -48,7 +48,7 @@ def test_infinite_noise_switches_a_channel_off():
     (dict(p=3, delta2=math.inf, delta_p=math.inf), "both be inf"),
 ])
 def test_invalid_spiked_parameters(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         SpikedMatrixTensor(**kwargs)
 
 

@@ -8,7 +8,6 @@ h_mu = a_mu.x/sqrt(N) and labels y_mu = (h*_mu)^2 [P1]; energy density e = L/N.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -16,6 +15,7 @@ from typing import ClassVar
 import numba as nb
 import numpy as np
 
+from ..._validate import real
 from . import _loss_kernels as _lk
 
 __all__ = ["Loss", "SquareLoss", "RegularisedLoss", "BoundedLoss", "CustomLoss", "loss_from_dict"]
@@ -120,11 +120,8 @@ class RegularisedLoss(_Builtin):
     name: ClassVar[str] = "regularised"
 
     def __post_init__(self):
-        a = float(self.a)
-        if not math.isfinite(a) or a <= 0:
-            raise ValueError(f"a must be a positive finite number (the loss divides by a + y), "
-                             f"got {self.a!r}")
-        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "a", real(self.a, "a", low=0.0,
+                                           hint="0.01 (the loss divides by a + y)"))
 
     @property
     def params(self) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..._validate import real
 from .losses import Loss, RegularisedLoss, loss_from_dict
 
 __all__ = ["PhaseRetrieval"]
@@ -39,13 +40,7 @@ class PhaseRetrieval:
     success_overlap: float = 0.95
 
     def __post_init__(self):
-        try:
-            alpha = float(self.alpha)
-        except (TypeError, ValueError):
-            raise ValueError(f"alpha must be a real number, got {self.alpha!r}") from None
-        if not math.isfinite(alpha) or alpha <= 0:
-            raise ValueError(f"alpha = M/N must be a positive finite number, got {self.alpha!r}")
-        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "alpha", real(self.alpha, "alpha = M/N", low=0.0, hint="4.0"))
         if not isinstance(self.loss, Loss):
             raise TypeError(f"loss must be a saddlesurf Loss (e.g. RegularisedLoss(a=0.01)), "
                             f"got {type(self.loss).__name__}")

@@ -22,6 +22,7 @@ import numpy as np
 
 from ... import _io, _tables
 from ..._progress import progress_bar
+from ..._validate import is_number, real
 from ..errors import AccuracyWarning, IntegrationError
 from . import _dmft_kernels as _kernels
 from . import dmft_doubling as _doubling
@@ -148,11 +149,11 @@ class DMFTOptions:
 
     def __post_init__(self):
         if self.dt is not None:
-            if not (_real(self.dt) and math.isfinite(self.dt) and self.dt > 0):
+            if not (is_number(self.dt) and math.isfinite(self.dt) and self.dt > 0):
                 raise ValueError(f"dt must be a positive finite number (or None: chosen from "
                                  f"the model), got {self.dt!r}")
             object.__setattr__(self, "dt", float(self.dt))
-        if not (_real(self.rtol) and 0 < self.rtol < 1):
+        if not (is_number(self.rtol) and 0 < self.rtol < 1):
             raise ValueError(f"rtol must be a number in (0, 1), e.g. 1e-6, got {self.rtol!r}")
         if not (isinstance(self.max_levels, int) and not isinstance(self.max_levels, bool)
                 and 1 <= self.max_levels <= 6):
@@ -172,8 +173,6 @@ class DMFTOptions:
             object.__setattr__(self, "store_two_time", tw)
         if self.scheme not in _SCHEMES:
             raise ValueError(f"scheme must be one of {_SCHEMES}, got {self.scheme!r}")
-        if not self.corrector_tol > 0:
-            raise ValueError(f"corrector_tol must be > 0, got {self.corrector_tol!r}")
         if not (isinstance(self.max_corrector_iterations, int)
                 and self.max_corrector_iterations >= 1):
             raise ValueError("max_corrector_iterations must be an integer >= 1, got "
@@ -187,16 +186,14 @@ class DMFTOptions:
                              f"{self.near_diagonal!r}")
         if not (isinstance(self.max_sweeps, int) and self.max_sweeps >= 1):
             raise ValueError(f"max_sweeps must be an integer >= 1, got {self.max_sweeps!r}")
-        if not self.max_change > 0:
-            raise ValueError(f"max_change must be > 0, got {self.max_change!r}")
-        if not 0 < self.max_growth <= 1:
-            raise ValueError(f"max_growth must be in (0, 1], e.g. 0.1, got {self.max_growth!r}")
+        real(self.max_change, "max_change", low=0.0, hint="0.01")
+        real(self.max_growth, "max_growth", low=0.0, high=1.0, high_open=False, hint="0.1")
+        real(self.corrector_tol, "corrector_tol", low=0.0, hint="1e-10")
         if not (isinstance(self.max_widening, int) and self.max_widening >= 1
                 and self.max_widening & (self.max_widening - 1) == 0):
             raise ValueError(f"max_widening must be a power of 2 (1 = never widen), got "
                              f"{self.max_widening!r}")
-        if not self.tolerance > 0:
-            raise ValueError(f"tolerance must be > 0, got {self.tolerance!r}")
+        real(self.tolerance, "tolerance", low=0.0, hint="1e-3")
 
     @property
     def order(self) -> int | None:
@@ -209,11 +206,6 @@ class DMFTOptions:
         if self.scheme in ("trapezoid", "gregory"):  # implicit: iterated to corrector_tol
             return self.max_corrector_iterations, self.corrector_tol
         return {"euler": (0, math.inf), "heun": (1, math.inf)}[self.scheme]
-
-
-def _real(v) -> bool:
-    """A real number: int, float or a numpy scalar, but not bool."""
-    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
 class TwoTimeFunction:
@@ -400,11 +392,9 @@ def _validate(model, t_max, m0, temperature):
     if not isinstance(model, SphericalModel):
         raise TypeError(f"model must be a SphericalModel (e.g. SpikedMatrixTensor), got "
                         f"{type(model).__name__}")
-    for name, v in (("t_max", t_max), ("m0", m0), ("temperature", temperature)):
-        if not isinstance(v, int | float | np.floating | np.integer) or not math.isfinite(v):
-            raise ValueError(f"{name} must be a finite real number, got {v!r}")
-    if t_max <= 0:
-        raise ValueError(f"t_max must be > 0, got {t_max!r}")
+    real(t_max, "t_max", low=0.0)
+    real(m0, "m0", hint="1e-10")
+    real(temperature, "temperature", low=0.0, low_open=False)
     if not 0 < m0 < 1:
         raise ValueError(
             f"m0 must lie in (0, 1), got {m0!r}: m = 0 is an exact fixed point of the large-N "

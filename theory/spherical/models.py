@@ -22,25 +22,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..._validate import integer, numbers, real
+
 __all__ = ["SphericalModel", "MixedSpherical", "SpikedMatrixTensor"]
 
 
 def _check_positive(name: str, value: float, *, allow_inf: bool = False) -> float:
-    """Return ``value`` as a float or raise a ValueError that names the parameter."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if math.isnan(v) or v <= 0 or (math.isinf(v) and not allow_inf):
-        allowed = "a positive number (inf switches the channel off)" if allow_inf else (
-            "a positive finite number")
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return v
+    """Return ``value`` as a float or raise an error that names the parameter (inf switches a
+    channel off where allowed)."""
+    return real(value, name, low=0.0, allow_inf=allow_inf)
 
 
 def _check_overlaps(m) -> np.ndarray:
     """Overlaps m as a float array, or a ValueError unless every value lies in [0, 1)."""
-    ms = np.asarray(m, dtype=float)
+    ms = np.asarray(numbers(m, "m"), dtype=float)
     if not np.all(np.isfinite(ms)) or np.any(ms < 0) or np.any(ms >= 1):
         raise ValueError(f"m must lie in [0, 1), got {m!r}")
     return ms
@@ -196,11 +191,9 @@ class SpikedMatrixTensor(SphericalModel):
     delta_p: float
 
     def __post_init__(self):
-        if isinstance(self.p, bool) or int(self.p) != self.p or self.p < 3:
-            raise ValueError(
-                f"p must be an integer >= 3 for the tensor channel, got {self.p!r} "
-                "(for a pure matrix model use delta_p=inf or MixedSpherical(noise={2: ...}))")
-        object.__setattr__(self, "p", int(self.p))
+        object.__setattr__(self, "p", integer(
+            self.p, "p", low=3, hint="3 (for a pure matrix model use delta_p=inf or "
+            "MixedSpherical(noise={2: ...}))"))
         d2 = _check_positive("delta2", self.delta2, allow_inf=True)
         dp = _check_positive("delta_p", self.delta_p, allow_inf=True)
         if math.isinf(d2) and math.isinf(dp):

@@ -28,6 +28,7 @@ from scipy.optimize import curve_fit, least_squares
 
 from ... import _io
 from ..._progress import progress_bar
+from ..._validate import real
 from .dmft import DMFTOptions, _solve_doubling, _validate
 from .models import SpikedMatrixTensor
 from .thresholds import gf_threshold
@@ -298,7 +299,8 @@ def relaxation_time_fit(p: int, delta_p: float, inv_delta2=None, *, t_max: float
         raise ValueError(f"inv_delta2 must hold at least 4 increasing finite values of "
                          f"1/Delta2 above the threshold 1/Delta2^GF = {x_bbp:.6g} (where m grows "
                          f"exponentially), got {inv_delta2!r}")
-    if not (math.isfinite(t_min) and 0 < t_min and t_max >= 10 * t_min):
+    real(t_min, "t_min", low=0.0, hint="300.0")
+    if not t_max >= 10 * t_min:
         raise ValueError(f"t_min must be > 0 and at most t_max/10 (a decade of times to fit), "
                          f"got t_min={t_min!r}, t_max={t_max!r}")
     if not (isinstance(window, int) and window >= 32 and window % 8 == 0):

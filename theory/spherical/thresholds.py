@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ..._validate import integer, numbers
 from .kac_rice import _best_mu, _Lib, _minimum_mu, _sigma_m_mu
 from .models import SphericalModel, SpikedMatrixTensor, _check_positive
 
@@ -210,12 +211,10 @@ def thresholds(model_or_p, delta_p=None, *, precision: str = "double", dps: int 
         delta_p = model_or_p.delta_p if delta_p is None else delta_p
     else:
         p = model_or_p
-        if isinstance(p, bool) or int(p) != p or p < 3:
-            raise ValueError(f"p must be an integer >= 3, got {p!r}")
-        p = int(p)
+        p = integer(p, "p", low=3)
         if delta_p is None:
             raise ValueError("delta_p is required when the first argument is p")
-    dps_arr = np.asarray(delta_p, dtype=float)
+    dps_arr = np.asarray(numbers(delta_p, "delta_p"), dtype=float)
     for v in dps_arr.flat:
         _check_positive("delta_p", v)
     lib = _Lib(precision, dps)
