@@ -197,11 +197,11 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
 
 def resolved(algorithm, spiked: bool):
     """The algorithm with its defaults filled in, so that a result records the scheme and step
-    that actually ran: GradientFlow is Heun at dt = 0.01 for the spiked model [S6], adaptive
+    that actually ran: GradientFlow is Heun at dt = 0.01 for the spiked model [S6], "auto"
     from dt = 1e-4 (fixed schemes: dt = 1e-3) for phase retrieval [P3.2]."""
     if not isinstance(algorithm, GradientFlow):
         return algorithm
-    scheme = algorithm.scheme or ("heun" if spiked else "adaptive")
+    scheme = algorithm.scheme or ("heun" if spiked else "auto")
     dt = algorithm.dt or (0.01 if spiked else 1e-4 if scheme in ADAPTIVE_SCHEMES else 1e-3)
     return replace(algorithm, scheme=scheme, dt=dt)
 

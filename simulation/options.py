@@ -14,7 +14,7 @@ __all__ = ["GradientFlow", "GradientDescent", "ArmijoGradientDescent", "Persiste
 from .._validate import integer, real
 
 # the error-controlled gradient-flow schemes (phase retrieval)
-ADAPTIVE_SCHEMES = ("adaptive",)
+ADAPTIVE_SCHEMES = ("adaptive", "dopri5", "auto")
 
 
 def _positive(owner: str, name: str, value, *, allow_none: bool = False):
@@ -34,17 +34,26 @@ class GradientFlow(_Algorithm):
 
     Parameters
     ----------
-    scheme : {"heun", "euler", "adaptive"} or None
-        "euler": x <- R(x + dt v) with R the renormalisation to |x|^2 = N (first order, the
-        authors' scheme [S6]); "heun": predictor-corrector, second order; "adaptive": Heun with
-        an embedded Euler error estimate and step-size control [P3.2] (phase retrieval only).
-        None: "heun" for the spiked model, "adaptive" for phase retrieval.
+    scheme : {"heun", "euler", "adaptive", "dopri5", "auto"} or None
+        Fixed steps: "euler", x <- R(x + dt v) with R the renormalisation to |x|^2 = N (first
+        order, the authors' scheme [S6]); "heun", predictor-corrector, second order.
+        Error-controlled (phase retrieval only) [P3.2]: "adaptive", Heun with an embedded Euler
+        estimate; "dopri5", Dormand-Prince 5(4), stages evaluated at retracted points and the
+        5th-order solution kept; "auto", dopri5 while accuracy limits the step, switching to
+        the stabilised RKC2 (Runge-Kutta-Chebyshev, s stages stable up to dt rho ~ 0.65 s^2,
+        rho from a power iteration) when Hairer's stiffness test dt rho > 3.25 keeps firing,
+        and back once RKC needs only two stages. None: "heun" for the spiked model, "auto"
+        for phase retrieval.
     dt : float or None
-        Fixed step (euler, heun; default 0.01) or initial step (adaptive; default 1e-4).
+        Fixed step (euler, heun; default 0.01) or initial step (error-controlled schemes;
+        default 1e-4).
     tol : float
-        Adaptive: bound on the local error per step, |x_heun - x_euler|/sqrt(N) <= tol. The
-        global error of m(t) is linear in tol; stated (and tested) bound: |m_tol(t) - m(t)|
-        <= 10 tol (measured up to ~3 tol through an escape, which amplifies local errors).
+        Error-controlled schemes: the local error per step, |x_heun - x_euler|/sqrt(N) <= tol
+        (adaptive) or |x_5 - x_4|/sqrt(N) <= tol (dopri5); on RKC stretches the error per unit
+        time, |est|/sqrt(N) <= tol dt. Stated (and tested) bound on the path:
+        |m_tol(t) - m(t)| <= 10 tol (measured up to ~4.5 tol through an escape, which amplifies
+        local errors). "auto" needs ~1/10 of Heun's evaluations at the same tol (the fast
+        start of l_a(0.01) limits Heun's step by accuracy, not stability).
     """
 
     scheme: str | None = None

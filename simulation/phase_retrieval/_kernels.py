@@ -25,6 +25,7 @@ ADAPTIVE = 1
 ARMIJO = 2
 PSGD = 3
 LANGEVIN = 4
+DOPRI = 5  # Dormand-Prince 5(4); prm[1] != 0: RKC2 on stiff stretches
 
 # why run() returned; also the per-sample stop reason
 REACHED = 0      # reached t_end
@@ -36,8 +37,29 @@ NEED_RANDOM = 5  # the random block is used up: refill and call again
 UNDERFLOW = 6    # adaptive step below 1e-14 (or Armijo step below 1e-14)
 LOSS_ROSE = 7    # a fixed gradient step raised the loss by more than stop[6] |L|: unstable [P3.2]
 
-# layout of the float64 state array shared with the caller
-T, DT, ESCAPE, STEPS, EVALS, POS = range(6)
+# layout of the float64 state array shared with the caller. MODE: 0 Dormand-Prince, 1 RKC;
+# COUNT: steps that asked for the other mode, CALM: consecutive steps that did not; RHO, SINCE:
+# the spectral radius estimate and (RKC) the accepted steps since it was made
+T, DT, ESCAPE, STEPS, EVALS, POS, MODE, COUNT, CALM, RHO, SINCE = range(11)
+STATE_SIZE = 11
+
+_RKC_EPS = 2.0 / 13.0   # damping of the RKC2 Chebyshev polynomial [Sommeijer et al. 1997]
+_RKC_MAX_STAGES = 200
+_RHO_EVERY = 25         # accepted steps between spectral radius estimates
+_SWITCH_AFTER = 15      # steps that ask for the other mode before a switch ...
+_CALM_RESET = 6         # ... unless this many in a row did not [Hairer's DOPRI5 test]
+_DP_STABLE = 3.25       # dt rho at the edge of Dormand-Prince's stability region [HW II, IV.2]
+
+# Dormand-Prince 5(4) tableau [Dormand & Prince 1980]: rows of a (stage 7 = the 5th-order
+# weights, FSAL) and e = b5 - b4, the weights of the embedded error estimate
+_DP_A = np.array([
+    [1 / 5, 0, 0, 0, 0, 0],
+    [3 / 40, 9 / 40, 0, 0, 0, 0],
+    [44 / 45, -56 / 15, 32 / 9, 0, 0, 0],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0, 0],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0],
+    [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84]])
+_DP_E = np.array([71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
 
 _FAST = {"reassoc", "contract"}
 
@@ -95,14 +117,241 @@ def loss_pass(A, y, p, x, active, use_active, g, h):
 
 
 @nb.njit(cache=True, nogil=True)
+def _field(A, y, p, z, xs, project, active, xr, g, h, f):
+    """f = F(z) = v(R(z)): the gradient-flow velocity at the retraction xr = R(z) of an ambient
+    point z (a projection method: the sphere is invariant under F). Returns L(xr), NaN when z
+    is not finite."""
+    if not retract(z, xr, xs, project):
+        return math.nan
+    loss, _ = loss_pass(A, y, p, xr, active, False, g, h)
+    velocity(xr, g, xs, project, f)
+    return loss
+
+
+@nb.njit(cache=True, nogil=True)
+def _spectral_radius(A, y, p, x, f0, xs, project, active, z, buf, xr, g, h, f, st):
+    """Spectral radius of dF/dx at x by power iteration on differences F(x + z) - F(x), with z
+    warm-started from the previous call's vector; 1.2 x the estimate (a safety margin: the
+    iteration approaches the edge of a continuous spectrum from below)."""
+    n = x.shape[0]
+    if not np.dot(z, z) > 0.0:
+        z[:] = f0
+        if not np.dot(z, z) > 0.0:
+            for i in range(n):
+                z[i] = 1.0 + (i % 7)
+    delta = 1e-6 * math.sqrt(n)
+    rho_old = rho = 0.0
+    for it in range(20):
+        c = np.dot(z, x) / n  # tangent part: the radial direction has eigenvalue 0
+        for i in range(n):
+            z[i] -= c * x[i]
+        nz = math.sqrt(np.dot(z, z))
+        if not nz > 0.0:
+            break
+        for i in range(n):
+            buf[i] = x[i] + (delta / nz) * z[i]
+        _field(A, y, p, buf, xs, project, active, xr, g, h, f)
+        st[EVALS] += 1
+        for i in range(n):
+            z[i] = f[i] - f0[i]
+        rho = math.sqrt(np.dot(z, z)) / delta
+        if not math.isfinite(rho):
+            return math.inf
+        if it > 0 and abs(rho - rho_old) <= 0.01 * rho:
+            break
+        rho_old = rho
+    return 1.2 * rho
+
+
+@nb.njit(cache=True, nogil=True)
+def rkc_coefficients(s):
+    """(mu, nu, mus, gam), index j = 1..s, of the s-stage RKC2 recurrence [Sommeijer, Shampine &
+    Verwer 1997]: Y_1 = Y_0 + mus_1 dt F(Y_0), Y_j = (1 - mu_j - nu_j) Y_0 + mu_j Y_{j-1}
+    + nu_j Y_{j-2} + mus_j dt F(Y_{j-1}) + gam_j dt F(Y_0); second order, stable for
+    dt rho <= 0.65 s^2 (the damped Chebyshev polynomial, eps = 2/13)."""
+    mu, nu, mus, gam = np.zeros(s + 1), np.zeros(s + 1), np.zeros(s + 1), np.zeros(s + 1)
+    w0 = 1.0 + _RKC_EPS / (s * s)
+    q1 = w0 * w0 - 1.0
+    q2 = math.sqrt(q1)
+    arg = s * math.log(w0 + q2)
+    w1 = math.sinh(arg) * q1 / (math.cosh(arg) * s * q2 - w0 * math.sinh(arg))
+    bjm1 = bjm2 = 1.0 / (4.0 * w0 * w0)  # b_0 = b_1 = b_2
+    mus[1] = w1 * bjm1
+    # T_j(w0) and its first two derivatives, by the Chebyshev recurrence
+    zjm1, zjm2, dzjm1, dzjm2, d2zjm1, d2zjm2 = w0, 1.0, 1.0, 0.0, 0.0, 0.0
+    for j in range(2, s + 1):
+        zj = 2.0 * w0 * zjm1 - zjm2
+        dzj = 2.0 * w0 * dzjm1 - dzjm2 + 2.0 * zjm1
+        d2zj = 2.0 * w0 * d2zjm1 - d2zjm2 + 4.0 * dzjm1
+        bj = d2zj / (dzj * dzj)
+        mu[j] = 2.0 * w0 * bj / bjm1
+        nu[j] = -bj / bjm2
+        mus[j] = mu[j] * w1 / w0
+        gam[j] = -(1.0 - zjm1 * bjm1) * mus[j]
+        bjm2, bjm1 = bjm1, bj
+        zjm2, zjm1, dzjm2, dzjm1, d2zjm2, d2zjm1 = zjm1, zj, dzjm1, dzj, d2zjm1, d2zj
+    return mu, nu, mus, gam
+
+
+@nb.njit(cache=True, nogil=True)
+def _rkc_step(A, y, p, xs, x, g, f0, tol, t_end, project, active, z, work, h, st):
+    """One accepted RKC2 step of F = v(R(.)) from x (gradient g, velocity f0), cut to land on
+    t_end; x, g and f0 hold the new state on return [Sommeijer, Shampine & Verwer 1997].
+
+    s stages damp the stiff directions up to dt rho <= 0.65 s^2, at s evaluations per step.
+    Error control per unit time, |est|/sqrt(N) <= tol dt with est = 0.8 (x - Y_s)
+    + 0.4 dt (F(x) + F(Y_s)) = O(dt^3), so the error a stiff stretch adds is <= tol per unit
+    time. Returns (dt, L at the new x, s); dt = -1: non-finite state, dt = -2: step underflow.
+    """
+    n = x.shape[0]
+    f, xr, g2, buf = work[3], work[4], work[5], work[6]
+    rejected = False
+    while True:
+        if st[RHO] <= 0.0 or st[SINCE] >= _RHO_EVERY:
+            rho = _spectral_radius(A, y, p, x, f0, xs, project, active, z, buf, xr, g2, h, f, st)
+            if not math.isfinite(rho):
+                return -1.0, math.nan, 0
+            st[RHO] = max(rho, 1e-12)
+            st[SINCE] = 0
+        proposal = st[DT]
+        dt = min(proposal, t_end - st[T])
+        s = max(2, 1 + int(math.sqrt(1.0 + 1.54 * dt * st[RHO])))
+        if s > _RKC_MAX_STAGES:
+            s = _RKC_MAX_STAGES
+            dt = (s * s - 1.0) / (1.54 * st[RHO])
+        mu, nu, mus, gam = rkc_coefficients(s)
+        im2, im1, ij = 0, 1, 2
+        work[im2][:] = x
+        for i in range(n):
+            work[im1][i] = x[i] + dt * mus[1] * f0[i]
+        ok = True
+        for j in range(2, s + 1):
+            ok = math.isfinite(_field(A, y, p, work[im1], xs, project, active, xr, g2, h, f))
+            st[EVALS] += 1
+            if not ok:
+                break
+            a, b, c = work[im1], work[im2], work[ij]
+            for i in range(n):
+                c[i] = (mu[j] * a[i] + nu[j] * b[i] + (1.0 - mu[j] - nu[j]) * x[i]
+                        + dt * (mus[j] * f[i] + gam[j] * f0[i]))
+            im2, im1, ij = im1, ij, im2
+        err = math.inf
+        loss = math.nan
+        if ok:
+            ys = work[im1]
+            loss = _field(A, y, p, ys, xs, project, active, xr, g2, h, f)
+            st[EVALS] += 1
+            if math.isfinite(loss):
+                e2 = 0.0
+                for i in range(n):
+                    d = 0.8 * (x[i] - ys[i]) + 0.4 * dt * (f0[i] + f[i])
+                    e2 += d * d
+                err = math.sqrt(e2 / n)
+        bound = tol * dt
+        if err <= bound:
+            x[:] = xr
+            g[:] = g2
+            f0[:] = f
+            st[T] += dt
+            st[SINCE] += 1
+            factor = min(5.0, 0.8 * math.sqrt(bound / err)) if err > 0.0 else 5.0
+            grown = dt * (min(1.0, factor) if rejected else factor)
+            st[DT] = max(proposal, grown) if dt < proposal else grown
+            return dt, loss, s
+        rejected = True
+        factor = max(0.1, 0.8 * math.sqrt(bound / err)) if math.isfinite(err) else 0.1
+        st[DT] = dt * factor
+        st[SINCE] = _RHO_EVERY  # a rejection may mean an outdated rho: estimate it again
+        if st[DT] < 1e-14:
+            return -2.0, math.nan, 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _dopri_step(A, y, p, xs, x, g, f0, tol, t_end, project, active, work, h, st):
+    """One accepted Dormand-Prince 5(4) step of F = v(R(.)) from x (gradient g, velocity f0),
+    cut to land on t_end; the 5th-order solution is kept and retracted (local extrapolation),
+    with |dt sum_j e_j k_j|/sqrt(N) <= tol per step. x, g and f0 hold the new state on return;
+    work[5] - work[6] = F(Y_6) - F(Y_7), the direction of the stiffness estimate. Returns (dt,
+    L at the new x, dt rho) with rho = |F(Y_7) - F(Y_6)|/|Y_7 - Y_6| (Hairer's estimate of the
+    spectral radius, free); dt = -1: non-finite state, dt = -2: step underflow."""
+    n = x.shape[0]
+    k = work[:7]
+    yb, xr, g2 = work[7], work[8], work[9]
+    rejected = False
+    while True:
+        proposal = st[DT]
+        dt = min(proposal, t_end - st[T])
+        k[0][:] = f0
+        loss = math.nan
+        for j in range(6):
+            for i in range(n):
+                acc = 0.0
+                for q in range(j + 1):
+                    acc += _DP_A[j, q] * k[q][i]
+                yb[i] = x[i] + dt * acc
+            loss = _field(A, y, p, yb, xs, project, active, xr, g2, h, k[j + 1])
+            st[EVALS] += 1
+            if not math.isfinite(loss):
+                break
+        err = math.inf
+        if math.isfinite(loss):  # yb is the 5th-order solution, xr = R(yb), k[6] = F(yb)
+            e2 = 0.0
+            for i in range(n):
+                d = 0.0
+                for q in range(7):
+                    d += _DP_E[q] * k[q][i]
+                e2 += d * d
+            err = dt * math.sqrt(e2 / n)
+        if err <= tol:
+            num = den = 0.0
+            for i in range(n):
+                d = 0.0  # Y_7 - Y_6 = dt sum_q (a_7q - a_6q) k_q
+                for q in range(6):
+                    d += (_DP_A[5, q] - _DP_A[4, q]) * k[q][i]
+                den += d * d
+                num += (k[6][i] - k[5][i]) ** 2
+            stiff = math.sqrt(num / den) if den > 0.0 else 0.0
+            x[:] = xr
+            g[:] = g2
+            f0[:] = k[6]
+            st[T] += dt
+            factor = min(5.0, 0.9 * (tol / err) ** 0.2) if err > 0.0 else 5.0
+            grown = dt * (min(1.0, factor) if rejected else factor)
+            st[DT] = max(proposal, grown) if dt < proposal else grown
+            return dt, loss, stiff
+        rejected = True
+        factor = max(0.2, 0.9 * (tol / err) ** 0.2) if math.isfinite(err) else 0.2
+        st[DT] = dt * factor
+        if st[DT] < 1e-14:
+            return -2.0, math.nan, 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def _switch(st, other):
+    """Count a step that asks for the other mode (``other``); True when it is time to switch."""
+    if other:
+        st[COUNT] += 1.0
+        st[CALM] = 0.0
+    else:
+        st[CALM] += 1.0
+        if st[CALM] >= _CALM_RESET:
+            st[COUNT] = 0.0
+    if st[COUNT] < _SWITCH_AFTER:
+        return False
+    st[COUNT] = st[CALM] = 0.0
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
 def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, st):
     """Advance x in place until t_end or a stop condition; returns the reason (codes above).
 
-    prm: GD/PSGD/LANGEVIN [step, temperature, p01, p10]; ADAPTIVE [tol]; ARMIJO [shrink, c,
-    grow, max_step]. stop: [project, success_level, loss_tol, grad_tol, escape_level,
-    stop_at_success, relative loss rise that stops a fixed step]. st holds t, the current step,
-    the escape time (< 0 until |m| first reaches escape_level), steps, evaluations and the
-    position in the random blocks.
+    prm: GD/PSGD/LANGEVIN [step, temperature, p01, p10]; ADAPTIVE [tol]; DOPRI [tol, switch to
+    RKC]; ARMIJO [shrink, c, grow, max_step]. stop: [project, success_level, loss_tol, grad_tol,
+    escape_level, stop_at_success, relative loss rise that stops a fixed step]. noise: the
+    Langevin noise block; for DOPRI its row 0 keeps RKC's power-iteration vector between calls.
+    st holds t, the current step, the escape time (< 0 until |m| first reaches escape_level),
+    steps, evaluations, the position in the random blocks and the DOPRI/RKC state.
     """
     m, n = A.shape
     project = stop[0] != 0.0
@@ -114,6 +363,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
     xe = np.empty(n)
     xh = np.empty(n)
     h = np.empty(m)
+    work = np.empty((10 if algo == DOPRI else 0, n))
     x_last = x.copy()
     loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)
     st[EVALS] += 1
@@ -126,7 +376,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
             return STATIONARY
         if stop[5] != 0.0 and m_prev >= stop[1] and loss / m <= stop[2]:
             return SUCCESS
-        fixed = algo != ADAPTIVE and algo != ARMIJO
+        fixed = algo == GD or algo == PSGD or algo == LANGEVIN and algo != DOPRI
         if st[T] >= t_end - (0.5 * st[DT] if fixed else 1e-12 * t_end):
             return REACHED
         if st[STEPS] >= max_steps:
@@ -159,6 +409,23 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
                 proposal = dt * max(0.2, factor)
                 if proposal < 1e-14:
                     return UNDERFLOW
+        elif algo == DOPRI and st[MODE] == 0.0:
+            dt, loss, stiff = _dopri_step(A, y, p, xs, x, g, v, prm[0], t_end, project, active,
+                                          work, h, st)
+            if dt < 0.0:
+                return NONFINITE if dt == -1.0 else UNDERFLOW
+            st[RHO] = stiff / dt
+            if prm[1] != 0.0 and _switch(st, stiff > _DP_STABLE):  # stability-limited: to RKC
+                st[MODE], st[RHO] = 1.0, 0.0
+                noise[0][:] = work[5] - work[6]  # warm start of the power iteration
+        elif algo == DOPRI:
+            dt, loss, s = _rkc_step(A, y, p, xs, x, g, v, prm[0], t_end, project, active,
+                                    noise[0], work, h, st)
+            if dt < 0.0:
+                return NONFINITE if dt == -1.0 else UNDERFLOW
+            # back to Dormand-Prince once RKC is accuracy-limited at its fewest stages
+            if _switch(st, s == 2 and dt * st[RHO] < 1.0):
+                st[MODE] = 0.0
         elif algo == ARMIJO:
             eta = st[DT]
             while True:
@@ -204,7 +471,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
             st[POS] = pos + 1
             st[T] = (st[STEPS] + 1) * dt  # t = k dt exactly, no accumulated round-off
         st[STEPS] += 1
-        if algo != ARMIJO:
+        if algo != ARMIJO and algo != DOPRI:
             before = loss
             loss, _ = loss_pass(A, y, p, x, active, algo == PSGD, g, h)
             st[EVALS] += 1

@@ -39,9 +39,12 @@ _RISE = {"float64": 1e-9, "float32": 1e-5}
 def _algorithm_args(algorithm):
     """(code, prm, initial step) for :func:`_pr_kernels.run`."""
     if isinstance(algorithm, GradientFlow):  # scheme and dt resolved by simulate
-        if algorithm.scheme != "adaptive":
-            return _k.GD, np.array([algorithm.dt, 0.0, 0.0, 0.0]), algorithm.dt
-        return _k.ADAPTIVE, np.array([algorithm.tol]), algorithm.dt
+        if algorithm.scheme == "adaptive":
+            return _k.ADAPTIVE, np.array([algorithm.tol]), algorithm.dt
+        if algorithm.scheme in ("dopri5", "auto"):
+            switch = float(algorithm.scheme == "auto")
+            return _k.DOPRI, np.array([algorithm.tol, switch]), algorithm.dt
+        return _k.GD, np.array([algorithm.dt, 0.0, 0.0, 0.0]), algorithm.dt
     if isinstance(algorithm, GradientDescent):
         return _k.GD, np.array([algorithm.step, 0.0, 0.0, 0.0]), algorithm.step
     if isinstance(algorithm, ArmijoGradientDescent):
@@ -76,7 +79,7 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
     A = np.ascontiguousarray(A, dtype=options.dtype)
     x = start_point(rng, xs, start, m0)
     x0 = x.copy()
-    fixed = None if code in (_k.ADAPTIVE, _k.ARMIJO) else step0
+    fixed = None if code in (_k.ADAPTIVE, _k.ARMIJO, _k.DOPRI) else step0
     times, hess_at = record_grid(t_max, options, fixed)
     active = np.ones(m_meas, dtype=np.uint8)
     if code == _k.PSGD:
@@ -84,8 +87,10 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
     stop = np.array([start == "projected", model.success_overlap, options.loss_tol,
                      options.grad_tol, options.escape_level, options.stop_at_success,
                      _RISE[options.dtype]], dtype=float)
-    blocks = [np.zeros((0, n)), np.zeros((0, m_meas))]
-    st = np.array([0.0, step0, -1.0, 0.0, 0.0, 0.0])
+    # [Langevin noise or RKC's power-iteration vector, SGD uniforms]
+    blocks = [np.zeros((1 if code == _k.DOPRI else 0, n)), np.zeros((0, m_meas))]
+    st = np.zeros(_k.STATE_SIZE)
+    st[_k.DT], st[_k.ESCAPE] = step0, -1.0
     n_rec = times.size
     rec = {k: np.full(n_rec, np.nan) for k in ("m", "e", "mu", "grad", "c0")}
     spectra, overlaps = [], []
