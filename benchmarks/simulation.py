@@ -24,14 +24,9 @@ import time
 import numpy as np
 
 from saddlesurf import _io
-from saddlesurf.simulation import (
-    GradientDescent,
-    GradientFlow,
-    SimulationOptions,
-    _pr_kernels,
-    _spiked_kernels,
-    simulate,
-)
+from saddlesurf.simulation import GradientDescent, GradientFlow, SimulationOptions, simulate
+from saddlesurf.simulation.phase_retrieval import _kernels as _pr_kernels
+from saddlesurf.simulation.spherical import _kernels as _spiked_kernels
 from saddlesurf.simulation.spherical.sample import _data
 from saddlesurf.theory import PhaseRetrieval, RegularisedLoss, SpikedMatrixTensor
 

@@ -40,7 +40,8 @@ def success_point(*, model: str, n: int, x: float, n_samples: int, t_max: float,
     Spiked model [S6]: Heun steps of ``dt``, each sample stopped when |m| reaches
     ``escape_level`` (success: it escaped the m = 0 threshold states within ``t_max`` toward
     the signal, i.e. with m > 0 for odd p, where the minima at negative m are spurious).
-    Phase retrieval [P7]: the adaptive flow, success |m| >= model.success_overlap at the end.
+    Phase retrieval [P7]: the error-controlled flow (default "auto"), success
+    |m| >= model.success_overlap at the end.
 
     Parameters
     ----------

@@ -49,8 +49,8 @@ class GradientFlow(_Algorithm):
         default 1e-4).
     tol : float
         Error-controlled schemes: the local error per step, |x_heun - x_euler|/sqrt(N) <= tol
-        (adaptive) or |x_5 - x_4|/sqrt(N) <= tol (dopri5); on RKC stretches the error per unit
-        time, |est|/sqrt(N) <= tol dt. Stated (and tested) bound on the path:
+        (adaptive), |x_5 - x_4|/sqrt(N) <= tol (dopri5) and RKC's embedded estimate <= tol
+        on its stretches (auto). Stated (and tested) bound on the path:
         |m_tol(t) - m(t)| <= 10 tol (measured up to ~4.5 tol through an escape, which amplifies
         local errors). "auto" needs ~1/10 of Heun's evaluations at the same tol (the fast
         start of l_a(0.01) limits Heun's step by accuracy, not stability).

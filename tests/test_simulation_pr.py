@@ -60,8 +60,14 @@ def test_success_probability_easy_and_hard(success_runs):
     assert np.all(np.abs(ok.final_m[ok.success]) >= 0.95)
     assert np.all(ok.stop_reason[ok.success] == 1)  # "success" [P7]
     assert np.all(np.isfinite(ok.escape_time[ok.success]))
-    # after a stop at success the fixed point is held on the grid
+    # after a stop at success the fixed point is held on the grid: the records after the stop
+    # are those of the final state (they once repeated the record before the stop)
     assert np.all(np.isfinite(ok.m))
+    np.testing.assert_array_equal(ok.m[:, -1], ok.final_m)
+    np.testing.assert_array_equal(ok.e[:, -1], ok.final_e)
+    last = np.argmax(ok.times[None, :] >= ok.stop_time[:, None], axis=1)
+    for i, k in enumerate(last):
+        assert np.all(ok.m[i, k:] == ok.final_m[i])
 
 
 def test_signal_projected_start_keeps_m_zero():

@@ -98,14 +98,15 @@ def run_pr_sample(model: PhaseRetrieval, n: int, algorithm, start: str, m0, t_ma
     temperature = prm[1] if code == _k.LANGEVIN else 0.0
     reason = _k.REACHED
     for r, t in enumerate(times):
-        if reason == _k.REACHED:
+        advanced = reason == _k.REACHED
+        if advanced:
             reason = _advance(run, A, y, p, xs, x, code, prm, t, options.max_steps, stop, active,
                               st, blocks, rng)
         if reason == _k.BUDGET:
             break
         # after a stop at success or stationarity the state is a fixed point (to the stopping
-        # tolerances) and is held for the remaining recording times
-        if reason == _k.REACHED or r == 0 or np.isnan(rec["m"][r - 1]) or t in hess_at:
+        # tolerances): recorded at the first grid time after the stop and held from then on
+        if advanced or r == 0 or t in hess_at:
             loss, lam_sum = loss_pass(A, y, p, x, active, False, g, h)
             if start == "projected":  # the constrained gradient, as the dynamics sees it [P3.3]
                 g -= (g @ xs / n) * xs
