@@ -25,9 +25,7 @@ import numpy as np
 
 from .. import _io, _tables
 from .._validate import integer, numbers
-from ..simulation import SimulationOptions, simulate
 from ..theory.dispatch import thresholds
-from ..theory.phase_retrieval.critical import critical_ratio
 from ..theory.phase_retrieval.model import PhaseRetrieval
 from ..theory.spherical.fixed_points import gradient_flow_fixed_point
 from ..theory.spherical.models import SpikedMatrixTensor
@@ -38,6 +36,7 @@ from .onsets import onsets
 from .points import success_point
 from .prediction import predict_success
 from .sweep import sweep
+from .threshold_states import states_estimate
 
 __all__ = ["Estimate", "CriticalRatioReport", "locate_critical_ratio", "METHODS"]
 
@@ -144,6 +143,12 @@ class CriticalRatioReport:
         return stem
 
 
+def _loss_kind(loss) -> str | None:
+    """The sweep's name of a built-in loss (None for a custom one)."""
+    return {"RegularisedLoss": "regularised", "SquareLoss": "square",
+            "BoundedLoss": "bounded"}.get(type(loss).__name__)
+
+
 def _family(model):
     if isinstance(model, SpikedMatrixTensor):
         if not math.isfinite(model.delta_p):
@@ -151,35 +156,65 @@ def _family(model):
         return "spiked", {"p": model.p, "delta_p": model.delta_p}
     if isinstance(model, PhaseRetrieval):
         loss = model.loss
-        name = type(loss).__name__
-        kinds = {"RegularisedLoss": "regularised", "SquareLoss": "square",
-                 "BoundedLoss": "bounded"}
-        if name not in kinds:
+        kind = _loss_kind(loss)
+        if kind is None:
             raise ValueError(f"locate_critical_ratio simulates the built-in losses only, got "
                              f"{loss!r}")
-        return "pr", {"loss": kinds[name], **({"a": loss.a} if name == "RegularisedLoss"
-                                              else {})}
+        return "pr", {"loss": kind, **({"a": loss.a} if kind == "regularised" else {})}
     raise TypeError(f"model must be SpikedMatrixTensor or PhaseRetrieval, got "
                     f"{type(model).__name__}")
 
 
-def _bbp(kind, model, family, *, bbp_grid, bbp_n, bbp_samples, t_max, rng, n_boot, workers):
+def _bbp(kind, model, family, *, bbp_grid, bbp_sizes, bbp_samples, t_max, rng, n_boot,
+         workers, bbp_init):
     if kind == "spiked":
         x = gf_threshold(family["p"], family["delta_p"])
         return Estimate("bbp", x, x, x, "closed form [S5.1]",
                         {"formula": "[1 + sqrt(1 + 4(p-1)/Delta_p)]/2"})
-    states = {}
-    for a in bbp_grid:  # route (b): signal-projected gradient flow to convergence [P4.5b]
-        states[float(a)] = simulate(PhaseRetrieval(float(a), model.loss), bbp_n, t_max=t_max,
-                                    n_samples=bbp_samples, start="projected", rng=rng,
-                                    workers=workers,
-                                    options=SimulationOptions(keep_final_state=True, n_times=2))
-    cr = critical_ratio(model.loss, states=states, n_boot=n_boot, rng=rng)
-    err = cr.error if math.isfinite(cr.error) else 0.0
-    return Estimate("bbp", cr.alpha_c, cr.alpha_c - 1.96 * err, cr.alpha_c + 1.96 * err,
-                    f"outlier of projected-GF states, N = {bbp_n}, {bbp_samples} samples per "
-                    "alpha [P4.5b]", {"alphas": cr.alphas.tolist(),
-                                      "margins": cr.margins.tolist(), "error": cr.error})
+    # route (b): signal-projected gradient flow to stationarity at each N [P4.5b]
+    value, low, high, details = states_estimate(
+        model.loss, sizes=bbp_sizes, samples=bbp_samples, grid=bbp_grid, t_max=t_max, rng=rng,
+        n_boot=n_boot, workers=workers)
+    details["alpha_bbp_init"] = bbp_init
+    details["routes"] = {
+        "simulation": {"value": value, "low": low, "high": high},
+        "dmft": ("not run: the DMFT of [P6] does not yet reach long times for stiff losses "
+                 "(docs/phase_retrieval.md, 'Limits'); route (a) is critical_ratio(loss, "
+                 "dmft=...)")}
+    source = (f"outlier of signal-projected GF states [P4.5b] at N = {list(bbp_sizes)} "
+              f"({bbp_samples} samples per alpha), alpha_c(N) extrapolated in 1/N; interval: "
+              "envelope of the 1/N, 1/sqrt(N) and largest-N fits, widened by the "
+              "interpolation error")
+    if value <= bbp_init:
+        source += (f"; BELOW alpha_BBP^init = {bbp_init:.4g}, which the threshold-state picture "
+                   "forbids: finite-N states are minima, not threshold states")
+    return Estimate("bbp", value, low, high, source, details)
+
+
+def _check_states_route(model, bbp_grid, bbp_sizes, bbp_samples):
+    """Refuse, before any run, what route (b) of "bbp" cannot use."""
+    if _loss_kind(model.loss) == "square":
+        raise ValueError(
+            "method 'bbp' needs a loss whose curvature l'' is bounded below, i.e. a finite "
+            "lower Hessian edge [P2.1]; the square loss has none (its thresholds drift like "
+            "log N): use RegularisedLoss(a) or BoundedLoss(), or leave 'bbp' out of methods")
+    if bbp_grid is not None:
+        g = np.asarray(numbers(bbp_grid, "bbp_grid"), dtype=float)
+        if g.ndim != 1 or g.size < 3 or np.any(np.diff(g) <= 0) or np.any(g <= 0):
+            raise ValueError(f"bbp_grid must hold >= 3 increasing alphas > 0 that bracket "
+                             f"alpha_c, e.g. (3.0, 3.5, 4.0, 4.5, 5.0), or None (a coarse "
+                             f"bracket first), got {np.ravel(g).tolist()}")
+    sizes = [integer(n, "bbp_sizes", low=20) for n in np.ravel(bbp_sizes)]
+    if not sizes or any(np.diff(sizes) <= 0):
+        raise ValueError(f"bbp_sizes must be increasing system sizes N >= 20, e.g. "
+                         f"(250, 500, 1000), got {bbp_sizes!r}")
+    counts = np.ravel(bbp_samples)
+    if counts.size not in (1, len(sizes)):
+        raise ValueError(f"bbp_samples must be one count or one per size "
+                         f"({len(sizes)}), got {bbp_samples!r}")
+    for c in counts:
+        integer(c.item() if isinstance(c, np.generic) else c,
+                "bbp_samples (the bootstrap resamples samples)", low=2)
 
 
 def _counts(points, sizes):
@@ -246,7 +281,8 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
                           n_samples: int = 64, t_max: float | None = None,
                           relaxation: str | None = None, dmft_grid=None,
                           dmft_t_max: float = 5000.0, bbp_grid=None,
-                          bbp_n: int = 150, bbp_samples: int = 4, n_boot: int = 400,
+                          bbp_sizes=(250, 500, 1000), bbp_samples: int = 8,
+                          n_boot: int = 400,
                           rng=0, store: str | os.PathLike | None = None, client=None,
                           workers: int | None = 1, progress: bool = False
                           ) -> CriticalRatioReport:
@@ -281,9 +317,14 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
         times the closed-form value) and longest time; see
         :func:`saddlesurf.theory.relaxation_time_fit`. Its runs are cached under
         ``store/relaxation`` when ``store`` is given.
-    bbp_grid, bbp_n, bbp_samples
-        Phase retrieval, method "bbp": alphas (default 2, 4, 6, 9), N and samples of the
-        signal-projected runs [P4.5b].
+    bbp_grid, bbp_sizes, bbp_samples
+        Phase retrieval, method "bbp" (route (b) [P4.5b]): the alphas of the signal-projected
+        runs at every N (default: a coarse bracket 2..9 at the smallest N, then five points
+        0.3 apart around its crossing), the sizes N and the samples per (N, alpha) (an int or
+        one per size). Each run goes to a stationary point (t <= t_max); alpha_c(N) comes
+        from the pooled states' edge margin and is extrapolated in 1/N
+        (``report["bbp"].details``: per-N values, fits and the error budget). float32
+        sensing matrices from N = 1000.
     n_boot : int
         Bootstrap replicas (crossings and the phase-retrieval BBP route).
     rng : int or SeedSequence
@@ -338,6 +379,8 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
                         if kind == "spiked" else
                         {"it": lines.it, "amp": lines.amp, "spectral": lines.spectral,
                          "bbp_init": lines.bbp_init})
+    if "bbp" in methods and kind == "pr":
+        _check_states_route(model, bbp_grid, bbp_sizes, bbp_samples)
     if "finite_size" in methods and kind != "spiked":
         raise ValueError("method 'finite_size' is for the spiked model (its random-start curves "
                          "merge); for phase retrieval use 'crossing'")
@@ -354,9 +397,9 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
     for method in methods:
         try:
             if method == "bbp":
-                est = _bbp(kind, model, family, bbp_grid=bbp_grid or (2.0, 4.0, 6.0, 9.0),
-                           bbp_n=bbp_n, bbp_samples=bbp_samples, t_max=t_max, rng=rng,
-                           n_boot=n_boot, workers=None)
+                est = _bbp(kind, model, family, bbp_grid=bbp_grid, bbp_sizes=bbp_sizes,
+                           bbp_samples=bbp_samples, t_max=t_max, rng=rng, n_boot=n_boot,
+                           workers=None, bbp_init=report.reference.get("bbp_init", math.nan))
             elif method == "relaxation":
                 est = _relaxation(
                     kind, family, source=relaxation, dmft_grid=dmft_grid,

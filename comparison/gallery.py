@@ -67,19 +67,19 @@ class GallerySettings:
     pr_samples: int
     pr_t_max: float
     pr_alphas: tuple
-    pr_state_n: int
+    pr_state_sizes: tuple
     pr_state_samples: int
     predict_n_max: float
 
     @classmethod
     def quick(cls) -> GallerySettings:
         return cls(32, 12, 100, 16, (24, 48), 48, 300.0, (50, 100), 12, 100.0,
-                   (2.0, 3.0, 4.0, 5.0, 6.0, 8.0), 80, 2, 1e4)
+                   (2.0, 3.0, 4.0, 5.0, 6.0, 8.0), (60, 120), 3, 1e4)
 
     @classmethod
     def full(cls) -> GallerySettings:
         return cls(128, 64, 400, 64, (24, 48, 96, 192), 192, 1000.0, (100, 200, 400), 64, 400.0,
-                   (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0), 400, 8, 1e5)
+                   (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0), (250, 500, 1000), 8, 1e5)
 
 
 def _figure(name):
@@ -178,7 +178,7 @@ def pr_phase_diagram(out: Path, s: GallerySettings, rng) -> list[Path]:
     model = PhaseRetrieval(4.0, RegularisedLoss(0.01))
     rep = locate_critical_ratio(model, s.pr_alphas, methods=("bbp", "crossing"),
                                 sizes=s.pr_sizes, n_samples=s.pr_samples, t_max=s.pr_t_max,
-                                bbp_n=s.pr_state_n, bbp_samples=s.pr_state_samples,
+                                bbp_sizes=s.pr_state_sizes, bbp_samples=s.pr_state_samples,
                                 n_boot=200, rng=rng)
     fig = _figure("pr_phase_diagram")
     alpha_c = rep.estimates["bbp"].value if "bbp" in rep.estimates else None
