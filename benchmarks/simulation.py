@@ -1,6 +1,7 @@
 """Benchmarks of the finite-N simulator (tables for the docs and the closing notes).
 
-    python benchmarks/simulation.py            # everything but the largest-size row
+    python benchmarks/simulation.py            # everything but the largest-size row (~8 min)
+    python benchmarks/simulation.py --quick    # the same rows at small sizes (< 1 min)
     python benchmarks/simulation.py --largest  # also the largest phase-retrieval size in memory
 
 Rows:
@@ -127,12 +128,12 @@ def spiked_rows(n: int):
              t_stream, t_ss / t_stream)]
 
 
-def wall_rows():
+def wall_rows(n_spiked=200, n_pr=1000, samples=64):
     t0 = time.perf_counter()
-    simulate(SpikedMatrixTensor(3, 0.5, 1.0), 200, t_max=100.0, n_samples=1,
+    simulate(SpikedMatrixTensor(3, 0.5, 1.0), n_spiked, t_max=100.0, n_samples=1,
              algorithm=GradientFlow(dt=0.01), rng=3)
     t_sp = time.perf_counter() - t0
-    rows = [("one spiked sample N=200, p=3, t=100 (Heun dt=0.01)", t_sp, float("nan"))]
+    rows = [(f"one spiked sample N={n_spiked}, p=3, t=100 (Heun dt=0.01)", t_sp, float("nan"))]
     before = None
     for scheme, dtype in (("adaptive", "float64"), ("auto", "float64"), ("auto", "float32")):
         opts = SimulationOptions(dtype=dtype)
@@ -140,11 +141,12 @@ def wall_rows():
         simulate(PhaseRetrieval(4.0), 50, t_max=1.0, n_samples=2, rng=0, options=opts,
                  algorithm=algorithm)  # compile outside the timing
         t0 = time.perf_counter()
-        res = simulate(PhaseRetrieval(4.0), 1000, t_max=20.0, n_samples=64, rng=4,
+        res = simulate(PhaseRetrieval(4.0), n_pr, t_max=20.0, n_samples=samples, rng=4,
                        options=opts, algorithm=algorithm)
         t_pr = time.perf_counter() - t0
         before = before or t_pr
-        rows.append((f"PR ensemble N=1000, alpha=4, 64 samples, GF {scheme} {dtype} to t=20 "
+        rows.append((f"PR ensemble N={n_pr}, alpha=4, {samples} samples, GF {scheme} {dtype} "
+                     f"to t=20 "
                      f"(success {res.success.mean():.2f}, "
                      f"{res.n_evaluations.mean():.0f} evaluations/sample)", t_pr, t_pr / before))
     return rows
@@ -172,8 +174,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--largest", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     args = ap.parse_args()
-    rows = pr_step_rows() + ensemble_rows() + spiked_rows(200) + spiked_rows(400) + wall_rows()
+    if args.quick:
+        rows = (pr_step_rows(n=300) + ensemble_rows(n=300, n_samples=4, steps=200)
+                + spiked_rows(100) + wall_rows(n_spiked=60, n_pr=300, samples=8))
+    else:
+        rows = (pr_step_rows() + ensemble_rows() + spiked_rows(200) + spiked_rows(400)
+                + wall_rows())
     if args.largest:
         rows += largest_rows()
     print("| case | seconds | ratio |\n|---|---|---|")
