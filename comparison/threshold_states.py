@@ -123,7 +123,7 @@ def states_estimate(loss, *, sizes, samples, grid, t_max, rng, n_boot, workers):
         # the margin bends over the wide coarse grid: its quadratic zero, where there is one
         guess = coarse["quadratic"] if math.isfinite(coarse["quadratic"]) else coarse["alpha_c"]
         centre = round(guess / 0.05) * 0.05
-        grid = tuple(centre + d for d in FINE_OFFSETS)
+        grid = tuple(round(centre + d, 6) for d in FINE_OFFSETS)
         details_grid = {"coarse": coarse, "fine_grid": list(grid)}
     else:
         details_grid = {"fine_grid": [float(a) for a in grid]}

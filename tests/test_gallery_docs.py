@@ -95,3 +95,21 @@ def test_api_reference_covers_every_public_name(layer):
     missing = [n for n in importlib.import_module(layer).__all__
                if n not in entries and f"`{n}`" not in api]
     assert not missing, f"docs/api.md lacks {missing}"
+
+
+def test_every_cited_equation_tag_is_defined_in_the_docs():
+    """Code comments cite [S3.1], [P4.5b], ...: each tag (its letter suffix dropped) must be
+    defined in docs/equations, so a user without the specification can look it up."""
+    import re
+
+    tag = re.compile(r"\[([SP]\d(?:\.\d)?)[a-z]?\]")
+    cited = set()
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT).parts
+        if not any(p.startswith(".") or p in ("site", "site-packages", "build") for p in rel):
+            cited |= set(tag.findall(path.read_text(encoding="utf-8")))
+    text = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs/equations").glob("*.md"))
+    # a definition is the tag in a heading or in bold: "## [S4] ..." or "**[S4.2] ..."
+    defined = set(re.findall(r"(?:^#+ |\*\*)\[([SP]\d(?:\.\d)?)\]", text, flags=re.M))
+    assert len(cited) > 30
+    assert not cited - defined, sorted(cited - defined)

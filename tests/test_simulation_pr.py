@@ -122,7 +122,7 @@ def test_auto_flow_hands_the_stiff_tail_to_rkc():
 
 @pytest.mark.parametrize("s", [2, 3, 5, 17, 60, 200])
 def test_rkc_recurrence_is_second_order_and_stable(s):
-    """RKC2 [Sommeijer, Shampine & Verwer 1997] on y' = z y: R(z) = 1 + z + z^2/2 + O(z^3), and
+    """RKC2 [Sommeijer, Shampine & Verwer 1998] on y' = z y: R(z) = 1 + z + z^2/2 + O(z^3), and
     |R(z)| <= 1 on the whole interval the stage rule s = 1 + sqrt(1 + 1.54 dt rho) uses."""
     mu, nu, mus, gam = _pr_kernels.rkc_coefficients(s)
 

@@ -43,7 +43,7 @@ LOSS_ROSE = 7    # a fixed gradient step raised the loss by more than stop[6] |L
 T, DT, ESCAPE, STEPS, EVALS, POS, MODE, COUNT, CALM, RHO, SINCE = range(11)
 STATE_SIZE = 11
 
-_RKC_EPS = 2.0 / 13.0   # damping of the RKC2 Chebyshev polynomial [Sommeijer et al. 1997]
+_RKC_EPS = 2.0 / 13.0   # damping of the RKC2 Chebyshev polynomial [Sommeijer et al. 1998]
 _RKC_MAX_STAGES = 200
 _RHO_EVERY = 25         # accepted steps between spectral radius estimates
 _SWITCH_AFTER = 15      # steps that ask for the other mode before a switch ...
@@ -166,7 +166,7 @@ def _spectral_radius(A, y, p, x, f0, xs, project, active, z, buf, xr, g, h, f, s
 @nb.njit(cache=True, nogil=True)
 def rkc_coefficients(s):
     """(mu, nu, mus, gam), index j = 1..s, of the s-stage RKC2 recurrence [Sommeijer, Shampine &
-    Verwer 1997]: Y_1 = Y_0 + mus_1 dt F(Y_0), Y_j = (1 - mu_j - nu_j) Y_0 + mu_j Y_{j-1}
+    Verwer 1998]: Y_1 = Y_0 + mus_1 dt F(Y_0), Y_j = (1 - mu_j - nu_j) Y_0 + mu_j Y_{j-1}
     + nu_j Y_{j-2} + mus_j dt F(Y_{j-1}) + gam_j dt F(Y_0); second order, stable for
     dt rho <= 0.65 s^2 (the damped Chebyshev polynomial, eps = 2/13)."""
     mu, nu, mus, gam = np.zeros(s + 1), np.zeros(s + 1), np.zeros(s + 1), np.zeros(s + 1)
@@ -196,7 +196,7 @@ def rkc_coefficients(s):
 @nb.njit(cache=True, nogil=True)
 def _rkc_step(A, y, p, xs, x, g, f0, tol, t_end, project, active, z, work, h, st):
     """One accepted RKC2 step of F = v(R(.)) from x (gradient g, velocity f0), cut to land on
-    t_end; x, g and f0 hold the new state on return [Sommeijer, Shampine & Verwer 1997].
+    t_end; x, g and f0 hold the new state on return [Sommeijer, Shampine & Verwer 1998].
 
     s stages damp the stiff directions up to dt rho <= 0.65 s^2, at s evaluations per step.
     Error control per step, |est|/sqrt(N) <= tol with est = 0.8 (x - Y_s) + 0.4 dt (F(x)
