@@ -3,8 +3,7 @@ gradient flow by three methods, success-probability curves and their large-N pre
 parameter sweeps (local or Dask)
 and the figures of the docs gallery.
 
-Equation tags refer to ``shared/spec/spiked_matrix_tensor.md`` ([S..]) and
-``shared/spec/phase_retrieval.md`` ([P..]).
+Equation tags ([S..], [P..]) are defined in ``docs/equations``.
 """
 
 from .critical import METHODS, CriticalRatioReport, Estimate, locate_critical_ratio

@@ -184,7 +184,7 @@ def _bbp(kind, model, family, *, bbp_grid, bbp_sizes, bbp_samples, t_max, rng, n
     source = (f"outlier of signal-projected GF states [P4.5b] at N = {list(bbp_sizes)} "
               f"({bbp_samples} samples per alpha), alpha_c(N) extrapolated in 1/N; interval: "
               "envelope of the 1/N, 1/sqrt(N) and largest-N fits, widened by the "
-              "interpolation error")
+              "margin's fit-form error (details: per_n, fits, budget)")
     if value <= bbp_init:
         source += (f"; BELOW alpha_BBP^init = {bbp_init:.4g}, which the threshold-state picture "
                    "forbids: finite-N states are minima, not threshold states")

@@ -1,8 +1,7 @@
 """Finite-N simulation of both models: seeded ensembles of gradient flow, gradient descent,
 persistent SGD and Langevin runs, with Hessian spectra.
 
-Equation tags refer to ``shared/spec/spiked_matrix_tensor.md`` ([S..]) and
-``shared/spec/phase_retrieval.md`` ([P..]).
+Equation tags ([S..], [P..]) are defined in ``docs/equations``.
 """
 
 from .ensemble import simulate
