@@ -7,6 +7,7 @@ import json
 import math
 import os
 import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
@@ -158,6 +159,7 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
         t0 = time.perf_counter()
         todo = [i for i in range(n_samples) if samples[i] is None]
         failures = {}
+        unsaved = []  # a failed checkpoint write: the samples stay in memory
         with progress_bar(n_samples, "simulate", progress, unit="sample") as bar, \
                 ThreadPoolExecutor(max_workers=workers) as pool:
             bar.update(resumed)
@@ -171,15 +173,23 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
                         failures[i] = fut.exception()
                         continue
                     samples[i] = fut.result()
-                    if checkpoint is not None:
-                        _io.save_pair(Path(checkpoint) / f"sample_{i:06d}", samples[i],
-                                      {"kind": "SimulationSample", "ident": ident, "sample": i})
+                    if checkpoint is not None and not unsaved:
+                        target = Path(checkpoint) / f"sample_{i:06d}"
+                        try:
+                            _io.save_pair(target, samples[i], {"kind": "SimulationSample",
+                                                               "ident": ident, "sample": i})
+                        except OSError as exc:
+                            unsaved.append(f"could not write the checkpoint {target} ({exc}); "
+                                           "the run goes on without checkpoints and the "
+                                           "result keeps every sample in memory")
+                            warnings.warn(unsaved[0], RuntimeWarning, stacklevel=2)
                     bar.update(1)
                 if failures:
                     for fut in pending:
                         fut.cancel()
                     pending = {f for f in pending if not f.cancelled()}
         stats = {"wall_time_s": time.perf_counter() - t0, "workers": workers,
+                 **({"checkpoint_error": unsaved[0]} if unsaved else {}),
                  "resumed_samples": resumed, "bytes_per_sample": per_sample,
                  "total_steps": float(sum(float(s["n_steps"]) for s in samples if s is not None))}
         result = _assemble(samples, model, n, algorithm, options, start, m0, t_max, root, stats)
@@ -191,7 +201,8 @@ def simulate(model, n: int, *, t_max: float, n_samples: int = 1, algorithm=None,
             failure.result = result
             raise failure
         result.message = (f"{n_samples} samples of N = {n} to t = {t_max:g} "
-                          f"({resumed} loaded from the checkpoint)")
+                          f"({resumed} loaded from the checkpoint)"
+                          + (f"; {unsaved[0]}" if unsaved else ""))
         return result
 
 

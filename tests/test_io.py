@@ -206,3 +206,22 @@ def test_report_csv_and_json_hold_plain_numbers(tmp_path):
     assert math.isnan(float(rows[1]["low"])) and rows[1]["source"] == 'DMFT, "quoted", source'
     text = _strict_load((tmp_path / "rep.json").read_text())
     assert text["_nonfinite"] == {"/estimates/relaxation/low": "nan"}
+
+
+def test_a_failed_checkpoint_write_keeps_the_result_and_says_where(tmp_path):
+    """Issue 22: a checkpoint write that fails mid-run (here the target name is taken by a
+    directory) warns, naming the path, and the run finishes with every sample in memory."""
+    from saddlesurf.simulation import SimulationOptions, simulate
+    from saddlesurf.theory import PhaseRetrieval
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "sample_000000.npz").mkdir()
+    kwargs = dict(t_max=2.0, n_samples=3, rng=5, workers=1,
+                  options=SimulationOptions(n_times=4))
+    with pytest.warns(RuntimeWarning, match=r"could not write the checkpoint .*sample_000000"):
+        res = simulate(PhaseRetrieval(3.0), 40, checkpoint=ckpt, **kwargs)
+    assert res.status == "ok" and res.n_samples == 3
+    assert "could not write" in res.message and "checkpoint_error" in res.stats
+    plain = simulate(PhaseRetrieval(3.0), 40, **kwargs)
+    np.testing.assert_array_equal(res.m, plain.m)
