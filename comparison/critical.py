@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _io, _tables
-from .._validate import integer, numbers
+from .._validate import integer, numbers, real
 from ..theory.dispatch import thresholds
 from ..theory.phase_retrieval.model import PhaseRetrieval
 from ..theory.spherical.fixed_points import gradient_flow_fixed_point
@@ -182,7 +182,8 @@ def _bbp(kind, model, family, *, bbp_grid, bbp_sizes, bbp_samples, t_max, rng, n
                  "(docs/phase_retrieval.md, 'Limits'); route (a) is critical_ratio(loss, "
                  "dmft=...)")}
     source = (f"outlier of signal-projected GF states [P4.5b] at N = {list(bbp_sizes)} "
-              f"({bbp_samples} samples per alpha), alpha_c(N) extrapolated in 1/N; interval: "
+              f"({bbp_samples} samples per alpha, t <= {t_max:g}), alpha_c(N) extrapolated "
+              "in 1/N; interval: "
               "envelope of the 1/N, 1/sqrt(N) and largest-N fits, widened by the "
               "margin's fit-form error (details: per_n, fits, budget)")
     if value <= bbp_init:
@@ -282,7 +283,7 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
                           relaxation: str | None = None, dmft_grid=None,
                           dmft_t_max: float = 5000.0, bbp_grid=None,
                           bbp_sizes=(250, 500, 1000), bbp_samples: int = 8,
-                          n_boot: int = 400,
+                          bbp_t_max: float = 1000.0, n_boot: int = 400,
                           rng=0, store: str | os.PathLike | None = None, client=None,
                           workers: int | None = 1, progress: bool = False
                           ) -> CriticalRatioReport:
@@ -317,11 +318,14 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
         times the closed-form value) and longest time; see
         :func:`saddlesurf.theory.relaxation_time_fit`. Its runs are cached under
         ``store/relaxation`` when ``store`` is given.
-    bbp_grid, bbp_sizes, bbp_samples
+    bbp_grid, bbp_sizes, bbp_samples, bbp_t_max
         Phase retrieval, method "bbp" (route (b) [P4.5b]): the alphas of the signal-projected
         runs at every N (default: a coarse bracket 2..9 at the smallest N, then five points
-        0.3 apart around its crossing), the sizes N and the samples per (N, alpha) (an int or
-        one per size). Each run goes to a stationary point (t <= t_max); alpha_c(N) comes
+        0.3 apart around its crossing), the sizes N, the samples per (N, alpha) (an int or
+        one per size) and the time budget of each run. Each run goes to a stationary point
+        (t <= bbp_t_max: at N = 2000, 24 of 40 runs were still moving at t = 200 and none
+        at t = 1000, which moved alpha_c(2000) by only -0.003; converged runs stop early, so
+        the longer budget costs ~20%); alpha_c(N) comes
         from the pooled states' edge margin and is extrapolated in 1/N
         (``report["bbp"].details``: per-N values, fits and the error budget). float32
         sensing matrices from N = 1000.
@@ -381,6 +385,7 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
                          "bbp_init": lines.bbp_init})
     if "bbp" in methods and kind == "pr":
         _check_states_route(model, bbp_grid, bbp_sizes, bbp_samples)
+        bbp_t_max = real(bbp_t_max, "bbp_t_max", low=0.0, hint="1000.0")
     if "finite_size" in methods and kind != "spiked":
         raise ValueError("method 'finite_size' is for the spiked model (its random-start curves "
                          "merge); for phase retrieval use 'crossing'")
@@ -398,7 +403,7 @@ def locate_critical_ratio(model, grid=None, *, methods=METHODS[:3], sizes=(32, 6
         try:
             if method == "bbp":
                 est = _bbp(kind, model, family, bbp_grid=bbp_grid, bbp_sizes=bbp_sizes,
-                           bbp_samples=bbp_samples, t_max=t_max, rng=rng, n_boot=n_boot,
+                           bbp_samples=bbp_samples, t_max=bbp_t_max, rng=rng, n_boot=n_boot,
                            workers=None, bbp_init=report.reference.get("bbp_init", math.nan))
             elif method == "relaxation":
                 est = _relaxation(

@@ -104,7 +104,8 @@ def test_states_route_refuses_what_it_cannot_use():
     cases = [({"model": PhaseRetrieval(4.0, SquareLoss())}, "bounded below"),
              ({"bbp_grid": ()}, "bbp_grid"), ({"bbp_grid": (5.0, 4.0, 3.0)}, "bbp_grid"),
              ({"bbp_sizes": ()}, "bbp_sizes"), ({"bbp_sizes": (500, 250)}, "bbp_sizes"),
-             ({"bbp_samples": 1}, "bbp_samples"), ({"bbp_samples": (4, 4)}, "bbp_samples")]
+             ({"bbp_samples": 1}, "bbp_samples"), ({"bbp_samples": (4, 4)}, "bbp_samples"),
+             ({"bbp_t_max": -1.0}, "bbp_t_max"), ({"bbp_t_max": float("nan")}, "bbp_t_max")]
     for kwargs, name in cases:
         model = kwargs.pop("model", pr)
         with pytest.raises(ValueError, match=name):
