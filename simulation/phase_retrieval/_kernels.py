@@ -193,6 +193,25 @@ def rkc_coefficients(s):
     return mu, nu, mus, gam
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _step_factor(err, tol, safety, order, low):
+    """Step multiplier safety (tol/err)^(1/order) of an embedded pair of local order ``order``,
+    clamped to [low, 5]: 5 for err = 0, ``low`` for a non-finite err."""
+    if err == 0.0:
+        return 5.0
+    if not math.isfinite(err):
+        return low
+    return min(5.0, max(low, safety * (tol / err) ** (1.0 / order)))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _next_step(dt, proposal, factor, rejected):
+    """The step proposed after an accepted one: no growth right after a rejection, and a step
+    cut short to land on a recording time keeps the proposal it interrupted."""
+    grown = dt * (min(1.0, factor) if rejected else factor)
+    return max(proposal, grown) if dt < proposal else grown
+
+
 @nb.njit(cache=True, nogil=True)
 def _rkc_step(A, y, p, xs, x, g, f0, tol, t_end, project, active, z, work, h, st):
     """One accepted RKC2 step of F = v(R(.)) from x (gradient g, velocity f0), cut to land on
@@ -255,13 +274,10 @@ def _rkc_step(A, y, p, xs, x, g, f0, tol, t_end, project, active, z, work, h, st
             f0[:] = f
             st[T] += dt
             st[SINCE] += 1
-            factor = min(5.0, 0.8 * (tol / err) ** (1.0 / 3.0)) if err > 0.0 else 5.0
-            grown = dt * (min(1.0, factor) if rejected else factor)
-            st[DT] = max(proposal, grown) if dt < proposal else grown
+            st[DT] = _next_step(dt, proposal, _step_factor(err, tol, 0.8, 3.0, 0.1), rejected)
             return dt, loss, s
         rejected = True
-        factor = max(0.1, 0.8 * (tol / err) ** (1.0 / 3.0)) if math.isfinite(err) else 0.1
-        st[DT] = dt * factor
+        st[DT] = dt * _step_factor(err, tol, 0.8, 3.0, 0.1)
         st[SINCE] = _RHO_EVERY  # a rejection may mean an outdated rho: estimate it again
         if st[DT] < 1e-14:
             return -2.0, math.nan, 0
@@ -316,13 +332,10 @@ def _dopri_step(A, y, p, xs, x, g, f0, tol, t_end, project, active, work, h, st)
             g[:] = g2
             f0[:] = k[6]
             st[T] += dt
-            factor = min(5.0, 0.9 * (tol / err) ** 0.2) if err > 0.0 else 5.0
-            grown = dt * (min(1.0, factor) if rejected else factor)
-            st[DT] = max(proposal, grown) if dt < proposal else grown
+            st[DT] = _next_step(dt, proposal, _step_factor(err, tol, 0.9, 5.0, 0.2), rejected)
             return dt, loss, stiff
         rejected = True
-        factor = max(0.2, 0.9 * (tol / err) ** 0.2) if math.isfinite(err) else 0.2
-        st[DT] = dt * factor
+        st[DT] = dt * _step_factor(err, tol, 0.9, 5.0, 0.2)
         if st[DT] < 1e-14:
             return -2.0, math.nan, 0.0
 
@@ -377,7 +390,7 @@ def run(A, y, p, xs, x, algo, prm, t_end, max_steps, stop, noise, unif, active, 
             return STATIONARY
         if stop[5] != 0.0 and m_prev >= stop[1] and loss / m <= stop[2]:
             return SUCCESS
-        fixed = algo == GD or algo == PSGD or algo == LANGEVIN and algo != DOPRI
+        fixed = algo == GD or algo == PSGD or algo == LANGEVIN
         if st[T] >= t_end - (0.5 * st[DT] if fixed else 1e-12 * t_end):
             return REACHED
         if st[STEPS] >= max_steps:
