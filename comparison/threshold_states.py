@@ -74,6 +74,7 @@ def states_estimate(loss, *, sizes, samples, grid, t_max, rng, n_boot, workers):
     root = root_seed(rng)
     sizes = sorted(int(n) for n in sizes)
     samples = [int(s) for s in (samples if np.ndim(samples) else [samples] * len(sizes))]
+
     def at(n, n_samples, alphas):
         opts = SimulationOptions(keep_final_state=True, n_times=2,
                                  dtype="float32" if n >= 1000 else "float64")
@@ -92,6 +93,12 @@ def states_estimate(loss, *, sizes, samples, grid, t_max, rng, n_boot, workers):
             grad = max(grad, float(np.nanmax(r.grad[:, -1])))
         margins = np.array([glm_spectrum(law, a).margin for law, a in zip(laws, alphas,
                                                                           strict=True)])
+        line = _zero(alphas, margins, 1)
+        if not math.isfinite(line) or np.polyfit(alphas, margins, 1)[0] >= 0:
+            raise ValueError(
+                f"N = {n}: the edge margins {np.round(margins, 3).tolist()} at alphas "
+                f"{alphas.tolist()} do not fall through 0 inside the grid; give a bbp_grid "
+                "that brackets alpha_c, or more bbp_samples")
         gen = np.random.default_rng(seed)
         boot = []
         for _ in range(n_boot):  # one draw of samples, shared by every alpha
@@ -99,15 +106,9 @@ def states_estimate(loss, *, sizes, samples, grid, t_max, rng, n_boot, workers):
             boot.append([glm_spectrum(law.resample(np.random.default_rng(draw), grp), a).margin
                          for law, grp, a in zip(laws, groups, alphas, strict=True)])
         boot = np.array(boot).reshape(n_boot, alphas.size)
-        line = _zero(alphas, margins, 1)
         quad = _zero(alphas, margins, 2, near=line)
         zeros = np.array([_zero(alphas, b, 1) for b in boot])
         ok = zeros[np.isfinite(zeros)]
-        if not math.isfinite(line) or np.polyfit(alphas, margins, 1)[0] >= 0:
-            raise ValueError(
-                f"N = {n}: the edge margins {np.round(margins, 3).tolist()} at alphas "
-                f"{alphas.tolist()} do not fall through 0 inside the grid; give a bbp_grid "
-                "that brackets alpha_c, or more bbp_samples")
         return {"n": n, "samples": n_samples, "alpha_c": line,
                 "error": float(np.std(ok, ddof=1)) if ok.size > 1 else math.nan,
                 "boot_without_zero": int(zeros.size - ok.size),
@@ -137,12 +138,12 @@ def states_estimate(loss, *, sizes, samples, grid, t_max, rng, n_boot, workers):
                         strict=True)) for f in forms}
     interp = max((p["interpolation"] for p in per_n if math.isfinite(p["interpolation"])),
                  default=0.0)
-    value = fits["1/N" if "1/N" in fits else "largest"]["value"]
+    main = fits["1/N" if "1/N" in fits else "largest"]
+    value = main["value"]
     low = min(f["value"] - 1.96 * f["error"] for f in fits.values()) - interp
     high = max(f["value"] + 1.96 * f["error"] for f in fits.values()) + interp
     spread = max(f["value"] for f in fits.values()) - min(f["value"] for f in fits.values())
-    budget = {"statistical (1.96 x bootstrap SE of the 1/N fit)":
-              1.96 * fits["1/N" if "1/N" in fits else "largest"]["error"],
+    budget = {"statistical (1.96 x bootstrap SE of the 1/N fit)": 1.96 * main["error"],
               "extrapolation form (spread of the three fits)": spread,
               "margin fit form (|linear - quadratic| zero, largest over N)": interp}
     return value, low, high, {"per_n": per_n, "fits": fits, "budget": budget, **details_grid}
